@@ -1,0 +1,59 @@
+// The command-line entry point: `bin/segments` runs this.
+import { Command, Option } from 'commander';
+import { readStdin } from './read-stdin.js';
+import { runEvaluate } from './evaluate-command.js';
+import type { Engine } from './evaluate-command.js';
+
+export async function main(argv: string[]): Promise<number> {
+  let exitCode = 0;
+  const program = new Command()
+    .name('segments')
+    .description('Segments: customer segments for support and messaging teams.')
+    .showHelpAfterError()
+    .exitOverride();
+
+  program
+    .command('evaluate')
+    .description('Read one JSON document on standard input and print the ids of the contacts its condition matches, as a JSON array.')
+    .addOption(new Option('--sql <dialect>', 'evaluate through the SQL compiler, loading the contacts into a scratch database').choices(['sqlite', 'postgres']))
+    .option('--database-url <url>', 'PostgreSQL for --sql postgres (default: $DATABASE_URL); a scratch schema is created and dropped')
+    .option('--explain <id>', 'print why the contact with this id matches or not, rule by rule, instead of the ids')
+    .option('--json', 'with --explain: print the annotated condition tree as JSON')
+    .addHelpText('after', `
+The document:
+  {
+    "schema":   [{"key": "plan_tier", "type": "enum", "options": ["free", "pro"]}, {"key": "mrr", "type": "number"}],
+    "timezone": "America/New_York",          (IANA name; default UTC; day values are read in it)
+    "now":      "2025-11-03T14:30:00Z",      (the moment of evaluation; default: the clock)
+    "contacts": [{"id": "c1", "plan_tier": "pro", "mrr": 1200}],
+    "condition": {"all": [{"attr": "plan_tier", "op": "eq", "value": "pro"}, {"attr": "mrr", "op": "gt", "value": 1000}]}
+  }
+The standard attributes (email, name, tags, created_at, vip, …) are always there; "schema" adds custom ones.
+Contact values are read as a contact write reads them ("120" for a number is 120; a day is its first instant).
+
+Exit status: 0 with the ids on standard output; 2 when the document or condition is invalid, with each
+problem and its path (condition.any[1].all[0].value) on standard error.
+
+Examples:
+  segments evaluate < examples/evaluate-vip.json
+  segments evaluate --sql sqlite < examples/evaluate-vip.json
+  segments evaluate --explain c3 < examples/evaluate-vip.json`)
+    .action(async (opts: { sql?: 'sqlite' | 'postgres'; databaseUrl?: string; explain?: string; json?: boolean }) => {
+      const engine: Engine = opts.sql ?? 'predicate';
+      const result = await runEvaluate(await readStdin(), {
+        engine, explainId: opts.explain, json: opts.json, databaseUrl: opts.databaseUrl ?? process.env.DATABASE_URL,
+      });
+      process.stdout.write(result.stdout);
+      process.stderr.write(result.stderr);
+      exitCode = result.exitCode;
+    });
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (error) {
+    const code = (error as { exitCode?: number }).exitCode;
+    if (typeof code === 'number') return code; // commander has printed help or the usage error
+    throw error;
+  }
+  return exitCode;
+}
