@@ -51,8 +51,9 @@ Examples:
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (error) {
-    const code = (error as { exitCode?: number }).exitCode;
-    if (typeof code === 'number') return code; // commander has printed help or the usage error
+    // Commander has printed the help or the usage error; a usage error exits 2, as invalid input does.
+    const { exitCode: code, code: kind } = error as { exitCode?: number; code?: string };
+    if (typeof code === 'number') return kind === 'commander.helpDisplayed' || kind === 'commander.help' || kind === 'commander.version' ? 0 : 2;
     throw error;
   }
   return exitCode;

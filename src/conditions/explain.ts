@@ -91,10 +91,14 @@ export function renderExplanation(e: Explanation, indent = ''): string[] {
     case 'not':
       return [`${indent}${mark} not`, ...renderExplanation(e.child, `${indent}  `)];
     case 'rule': {
-      const value = e.value === null ? '' : ` ${JSON.stringify(e.value)}`;
+      const value = e.value === null ? '' : ` ${isSpan(e.value) ? `${e.value.amount} ${e.value.unit}` : JSON.stringify(e.value)}`;
       const has = e.missing ? (e.contactValue === null ? 'missing' : `${JSON.stringify(e.contactValue)} (missing: blank)`) : JSON.stringify(e.contactValue);
       const window = e.interval ? `  [selects ${e.interval.from ?? '−∞'} … ${e.interval.to ?? '+∞'}]` : '';
       return [`${indent}${mark} ${e.attr} ${e.label}${value}  — contact has ${has}${window}`];
     }
   }
+}
+
+function isSpan(v: unknown): v is { amount: number; unit: string } {
+  return typeof v === 'object' && v !== null && 'amount' in v && 'unit' in v;
 }

@@ -47,7 +47,7 @@ export const OPERATORS: Readonly<Record<Operator, OperatorSpec>> = {
   lte: { op: 'lte', shapes: ordering, onMissing: false, label: 'is at most' },
   between: { op: 'between', shapes: { number: 'numberRange', date: 'dateRange' }, onMissing: false, label: 'is between' },
   within_last: { op: 'within_last', shapes: relativeDate, onMissing: false, relative: true, label: 'is within the last' },
-  older_than: { op: 'older_than', shapes: relativeDate, onMissing: false, relative: true, label: 'is more than … ago' },
+  older_than: { op: 'older_than', shapes: relativeDate, onMissing: false, relative: true, label: 'is older than' },
   within_next: { op: 'within_next', shapes: relativeDate, onMissing: false, relative: true, label: 'is within the next' },
   is_empty: { op: 'is_empty', shapes: presence, onMissing: true, label: 'is empty' },
   is_not_empty: { op: 'is_not_empty', shapes: presence, complementOf: 'is_empty', onMissing: false, label: 'is not empty' },

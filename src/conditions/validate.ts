@@ -1,6 +1,6 @@
 // Validation is the only gate: it returns every problem with its path, or a typed `Condition` that
 // the compilers accept and cover in full. Nothing invalid reaches a compiler.
-import { fold } from './fold.js';
+import { fold, unstorableText } from './fold.js';
 import { LIMITS } from './limits.js';
 import { OPERATORS, SEGMENT_MEMBERSHIP_OPERATORS, TIME_UNITS, isOperator, operatorsFor } from './operators.js';
 import type { OperandShape } from './operators.js';
@@ -231,6 +231,8 @@ class Validator {
     if (typeof value !== 'string') return this.issue(path, `expected a text, not ${describe(value)}`);
     if (value.length > LIMITS.textLength) return this.issue(path, `a text value is at most ${LIMITS.textLength} characters; this one has ${value.length}`);
     if (nonEmpty && value.length === 0) return this.issue(path, 'expected a text of at least one character');
+    const unstorable = unstorableText(value);
+    if (unstorable) return this.issue(path, unstorable);
     if (attribute.type === 'enum') {
       const options = attribute.options ?? [];
       const folded = fold(value);

@@ -1,7 +1,6 @@
 // Ingest: what a contact write or an import turns into stored values. Conditions never coerce; data
 // does, here, once, with an error that names the attribute and the value.
-import { isBlank } from '../conditions/fold.js';
-import { fold } from '../conditions/fold.js';
+import { fold, isBlank, unstorableText } from '../conditions/fold.js';
 import { LIMITS } from '../conditions/limits.js';
 import type { StoredValue } from '../conditions/contact-values.js';
 import { parseDataInstant, parseDay, startOfDay } from '../conditions/time.js';
@@ -13,6 +12,10 @@ const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 const BOOLEAN_TEXT: Readonly<Record<string, boolean>> = { true: true, yes: true, '1': true, false: false, no: false, '0': false };
 
 const fail = (message: string): Coerced => ({ ok: false, message });
+const textProblem = (text: string): Coerced | null => {
+  const problem = unstorableText(text);
+  return problem === null ? null : fail(problem);
+};
 const ok = (value: StoredValue | null): Coerced => ({ ok: true, value });
 const show = (v: unknown) => (typeof v === 'string' ? JSON.stringify(v.length > 60 ? `${v.slice(0, 60)}…` : v) : Array.isArray(v) ? 'an array' : v === null ? 'null' : typeof v === 'object' ? 'an object' : String(v));
 
@@ -26,7 +29,8 @@ export function coerceValue(def: AttributeDef, value: unknown, timeZone: string)
     case 'text':
       if (typeof value === 'number' && Number.isFinite(value)) return ok(String(value));
       if (typeof value !== 'string') return fail(`expected a text, got ${show(value)}`);
-      return value.length > 100_000 ? fail('a text value is at most 100,000 characters') : ok(value);
+      if (value.length > 100_000) return fail('a text value is at most 100,000 characters');
+      return textProblem(value) ?? ok(value);
     case 'enum': {
       if (typeof value !== 'string') return fail(`expected one of ${def.options?.join(', ')}, got ${show(value)}`);
       if (isBlank(value)) return ok(null);
@@ -70,6 +74,8 @@ export function coerceValue(def: AttributeDef, value: unknown, timeZone: string)
         const item = value[i];
         if (typeof item !== 'string') return fail(`element [${i}]: expected a text, got ${show(item)}`);
         if (item.length > LIMITS.textLength) return fail(`element [${i}]: a list text is at most ${LIMITS.textLength} characters`);
+        const unstorable = unstorableText(item);
+        if (unstorable) return fail(`element [${i}]: ${unstorable}`);
         items.push(item);
       }
       return ok(items);
