@@ -1,0 +1,178 @@
+// The SQL compiler: a validated condition becomes one boolean Kysely expression over `contacts`
+// (aliased `c`), for SQLite and PostgreSQL. It must agree with compile-predicate.ts on every input,
+// so it reads the same catalogue and the same date intervals. Pure: it only builds expressions.
+//
+// Every rule compiles to a TWO-VALUED expression (never NULL: `c.t3 IS NOT NULL AND c.t3 = ?`),
+// so a negative operator, compiled as `NOT (positive twin)`, and `not` are exact complements.
+// Every value is a bound parameter; column names come from the layout and are checked.
+import { sql } from 'kysely';
+import type { RawBuilder, SqlBool } from 'kysely';
+import { dateInterval } from './date-interval.js';
+import { OPERATORS } from './operators.js';
+import { SQL_DIALECTS } from './sql-dialect.js';
+import type { SqlDialect, SqlFragment } from './sql-dialect.js';
+import { LIST_VALUES_TABLE, SLOT_COLUMN } from './sql-layout.js';
+import type { AttributeStorage, SqlColumnLayout, SqlDialectName } from './sql-layout.js';
+import type { AttributeType, Condition, ConditionKind, RuleNode } from './types.js';
+
+export interface SqlCompileContext {
+  readonly dialect: SqlDialectName;
+  readonly columns: SqlColumnLayout;
+  /** IANA time zone that day values are read in. */
+  readonly timeZone: string;
+  /** The moment of evaluation (UTC ms), for relative dates. */
+  readonly now: number;
+  /** The alias `contacts` has in the enclosing query; `c` unless given. */
+  readonly contactAlias?: string;
+  /** Scopes list lookups; the caller scopes `contacts` itself (`c.workspace_id = ?`). */
+  readonly workspaceId: string;
+}
+
+export type SqlCondition = RawBuilder<SqlBool>;
+
+interface State {
+  readonly ctx: SqlCompileContext;
+  readonly d: SqlDialect;
+  readonly alias: string;
+}
+
+const ALIAS = /^[a-z_][a-z0-9_]{0,62}$/;
+/** The alias of `contact_list_values` inside list subqueries; the contacts alias may not take it. */
+const LIST_ALIAS = 'lv';
+
+/** Compiles a validated condition into an expression for `.where(...)` over `contacts as <alias>`. */
+export function compileSql(condition: Condition, ctx: SqlCompileContext): SqlCondition {
+  const alias = ctx.contactAlias ?? 'c';
+  if (!ALIAS.test(alias) || alias === LIST_ALIAS || alias === 'j') {
+    throw new Error(`compileSql: contactAlias ${JSON.stringify(alias)} is not a plain lower-case name other than "${LIST_ALIAS}" and "j"`);
+  }
+  const d = SQL_DIALECTS[ctx.dialect];
+  if (!d) throw new Error(`compileSql: unknown dialect ${JSON.stringify(ctx.dialect)}`);
+  return compileNode(condition, { ctx, d, alias }) as SqlCondition;
+}
+
+// Every node compiles to a parenthesised expression, so nesting never depends on precedence.
+const TRUE = sql`(1 = 1)`;
+const FALSE = sql`(1 = 0)`;
+
+const NODES: { [K in ConditionKind]: (node: Extract<Condition, { kind: K }>, s: State) => SqlFragment } = {
+  // An empty "all" matches everyone; an empty "any" matches no one.
+  all: (node, s) => (node.children.length === 0 ? TRUE : sql`(${sql.join(node.children.map((c) => compileNode(c, s)), sql` AND `)})`),
+  any: (node, s) => (node.children.length === 0 ? FALSE : sql`(${sql.join(node.children.map((c) => compileNode(c, s)), sql` OR `)})`),
+  not: (node, s) => sql`(NOT ${compileNode(node.child, s)})`,
+  rule: (node, s) => compileRule(node, s),
+};
+
+function compileNode(node: Condition, s: State): SqlFragment {
+  return (NODES[node.kind] as (n: Condition, s: State) => SqlFragment)(node, s);
+}
+
+/** A negative operator is exactly NOT its positive twin, which is two-valued. */
+function compileRule(rule: RuleNode, s: State): SqlFragment {
+  const twin = OPERATORS[rule.op].complementOf;
+  if (twin) return sql`(NOT ${compilePositive({ ...rule, op: twin }, s)})`;
+  return compilePositive(rule, s);
+}
+
+function compilePositive(rule: RuleNode, s: State): SqlFragment {
+  const storage = s.ctx.columns.storage.get(rule.attr);
+  if (!storage) throw new Error(`compileSql: attribute "${rule.attr}" has no storage in the column layout`);
+  if (rule.type === 'list') {
+    if (storage.kind !== 'list') throw new Error(`compileSql: list attribute "${rule.attr}" is stored as ${describeStorage(storage)}`);
+    return compileList(rule, s);
+  }
+  if (storage.kind !== 'column') throw new Error(`compileSql: ${rule.type} attribute "${rule.attr}" is stored as ${describeStorage(storage)}`);
+  const column = slotRef(rule, storage.column, s);
+  // A missing value is NULL: true for is_empty, false for every other positive operator.
+  if (rule.op === 'is_empty') return sql`(${column} IS NULL)`;
+  return sql`(${column} IS NOT NULL AND ${COLUMN_TESTS[rule.type](rule, column, s)})`;
+}
+
+const SLOT_LETTER: Readonly<Record<Exclude<AttributeType, 'list'>, string>> = { text: 't', enum: 't', number: 'n', date: 'd', boolean: 'b' };
+
+function slotRef(rule: RuleNode, column: string, s: State): SqlFragment {
+  const letter = SLOT_LETTER[rule.type as Exclude<AttributeType, 'list'>];
+  if (!SLOT_COLUMN.test(column) || column[0] !== letter) {
+    throw new Error(`compileSql: column ${JSON.stringify(column)} is not a ${rule.type} slot for "${rule.attr}"`);
+  }
+  return sql.ref(`${s.alias}.${column}`);
+}
+
+function describeStorage(storage: AttributeStorage): string {
+  return storage.kind === 'column' ? `column ${storage.column}` : storage.kind;
+}
+
+type ColumnTest = (rule: RuleNode, column: SqlFragment, s: State) => SqlFragment;
+
+/** The test of a non-NULL column value, by attribute type. */
+const COLUMN_TESTS: Readonly<Record<Exclude<AttributeType, 'list'>, ColumnTest>> = {
+  text: textTest,
+  enum: textTest,
+  number(rule, column, { d }) {
+    const { operand } = rule;
+    switch (operand.shape) {
+      case 'numbers': return d.inNumbers(column, operand.values);
+      case 'numberRange': return sql`${column} >= ${d.number(operand.low)} AND ${column} <= ${d.number(operand.high)}`;
+      case 'number': return sql`${column} ${comparison(rule)} ${d.number(operand.value)}`;
+    }
+    return unsupported(rule);
+  },
+  date(rule, column, { d, ctx }) {
+    const { low, high } = dateInterval(rule, ctx.timeZone, ctx.now);
+    // Stored dates are whole milliseconds, so fractional bounds round inwards without changing
+    // the result (and PostgreSQL's bigint takes only integers). An infinite bound is no bound.
+    const parts: SqlFragment[] = [];
+    if (low !== -Infinity) parts.push(sql`${column} >= ${d.integer(Math.ceil(low))}`);
+    if (high !== Infinity) parts.push(sql`${column} <= ${d.integer(Math.floor(high))}`);
+    return parts.length === 0 ? sql`1 = 1` : sql.join(parts, sql` AND `);
+  },
+  boolean(rule, column, { d }) {
+    if (rule.op !== 'eq' || rule.operand.shape !== 'boolean') return unsupported(rule);
+    return sql`${column} = ${d.integer(rule.operand.value ? 1 : 0)}`;
+  },
+};
+
+function textTest(rule: RuleNode, column: SqlFragment, { d }: State): SqlFragment {
+  const { operand } = rule;
+  if (operand.shape === 'texts' && rule.op === 'in') return d.inTexts(column, operand.folded);
+  if (operand.shape === 'text') {
+    const f = operand.folded;
+    switch (rule.op) {
+      case 'eq': return sql`${column} = ${d.text(f)}`;
+      case 'contains': return d.contains(column, f);
+      case 'starts_with': return d.startsWith(column, f);
+      case 'ends_with': return d.endsWith(column, f);
+    }
+  }
+  return unsupported(rule);
+}
+
+const COMPARISONS: Partial<Record<RuleNode['op'], SqlFragment>> = {
+  eq: sql`=`, gt: sql`>`, gte: sql`>=`, lt: sql`<`, lte: sql`<=`,
+};
+
+function comparison(rule: RuleNode): SqlFragment {
+  return COMPARISONS[rule.op] ?? unsupported(rule);
+}
+
+/** List rules: membership of rows in `contact_list_values` (one row per distinct folded element). */
+function compileList(rule: RuleNode, { ctx, d, alias }: State): SqlFragment {
+  const pk = sql.ref(`${alias}.pk`);
+  const lv = (column: string) => sql.ref(`${LIST_ALIAS}.${column}`);
+  const rows = sql`${sql.table(LIST_VALUES_TABLE)} AS ${sql.id(LIST_ALIAS)} WHERE ${lv('workspace_id')} = ${d.text(ctx.workspaceId)} AND ${lv('attr')} = ${d.text(rule.attr)}`;
+  const { operand } = rule;
+  // `pk IN (...)` is two-valued: pk is never NULL, and neither is contact_pk.
+  if (rule.op === 'is_empty') return sql`(NOT EXISTS (SELECT 1 FROM ${rows} AND ${lv('contact_pk')} = ${pk}))`;
+  if (rule.op === 'contains' && operand.shape === 'text') {
+    return sql`(${pk} IN (SELECT ${lv('contact_pk')} FROM ${rows} AND ${lv('value')} = ${d.text(operand.folded)}))`;
+  }
+  if (rule.op === 'in' && operand.shape === 'texts') {
+    return sql`(${pk} IN (SELECT ${lv('contact_pk')} FROM ${rows} AND ${d.inTexts(lv('value'), operand.folded)}))`;
+  }
+  return unsupported(rule);
+}
+
+/** Validation admits only catalogue combinations, all handled above; anything else is a bug. */
+function unsupported(rule: RuleNode): never {
+  throw new Error(`compileSql: no SQL for ${rule.op} on ${rule.type} (${rule.operand.shape}) at ${rule.path || '(condition)'}`);
+}
