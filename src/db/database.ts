@@ -1,0 +1,87 @@
+// The Kysely instance for a dialect: SQLite through better-sqlite3 (the embedded default) or
+// PostgreSQL through a pg Pool. Durability is chosen here: see docs/architecture.md.
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import pg from 'pg';
+import type { Tables } from './tables.js';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+export type DatabaseConfig = SqliteConfig | PostgresConfig;
+
+export interface SqliteConfig {
+  readonly dialect: 'sqlite';
+  /** A file path, or ':memory:'. */
+  readonly filename: string;
+  /** How long a writer waits for the lock before SQLITE_BUSY; default 5 s. */
+  readonly busyTimeoutMs?: number;
+}
+
+export interface PostgresConfig {
+  readonly dialect: 'postgres';
+  readonly url: string;
+  /** A schema to set as every connection's search_path (scratch and test schemas); pg_catalog stays implicit. */
+  readonly searchPath?: string;
+  readonly maxConnections?: number;
+}
+
+export interface SqliteDatabase {
+  readonly dialect: 'sqlite';
+  readonly db: Kysely<Tables>;
+  /** The raw handle, for bulk work with prepared statements inside one transaction. */
+  readonly sqlite: BetterSqlite3.Database;
+  close(): Promise<void>;
+}
+
+export interface PostgresDatabase {
+  readonly dialect: 'postgres';
+  readonly db: Kysely<Tables>;
+  readonly pool: pg.Pool;
+  /** The schema on the search_path when one was asked for. */
+  readonly schema?: string;
+  close(): Promise<void>;
+}
+
+export type Database = SqliteDatabase | PostgresDatabase;
+
+/** Schema names we put in a connection option: plain names only, so they never need quoting. */
+export const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+export function createDatabase(config: SqliteConfig): SqliteDatabase;
+export function createDatabase(config: PostgresConfig): PostgresDatabase;
+export function createDatabase(config: DatabaseConfig): Database;
+export function createDatabase(config: DatabaseConfig): Database {
+  return config.dialect === 'sqlite' ? createSqlite(config.filename, config.busyTimeoutMs ?? 5_000) : createPostgres(config);
+}
+
+function createSqlite(filename: string, busyTimeoutMs: number): SqliteDatabase {
+  const sqlite = new BetterSqlite3(filename, { timeout: busyTimeoutMs });
+  // WAL with synchronous=NORMAL: a killed process loses nothing committed; a power cut may lose
+  // the last transactions. (':memory:' keeps its own journal mode.)
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('synchronous = NORMAL');
+  sqlite.pragma('foreign_keys = ON');
+  sqlite.pragma(`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
+  const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: sqlite }) });
+  // Kysely's driver closes the better-sqlite3 handle on destroy.
+  return { dialect: 'sqlite', db, sqlite, close: () => db.destroy() };
+}
+
+function createPostgres(config: PostgresConfig): PostgresDatabase {
+  const { searchPath } = config;
+  if (searchPath !== undefined && !SCHEMA_NAME.test(searchPath)) {
+    throw new Error(`createDatabase: schema name ${JSON.stringify(searchPath)} is not a plain lower-case name`);
+  }
+  const pool = new pg.Pool({
+    connectionString: config.url,
+    max: config.maxConnections ?? 10,
+    // A startup option, so every connection of the pool has it before its first query.
+    ...(searchPath !== undefined ? { options: `-c search_path=${searchPath}` } : {}),
+  });
+  // An idle client's error (a server restart) would otherwise crash the process; the next
+  // query reports the failure instead.
+  pool.on('error', () => {});
+  const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
+  // Kysely's driver ends the pool on destroy.
+  return { dialect: 'postgres', db, pool, ...(searchPath !== undefined ? { schema: searchPath } : {}), close: () => db.destroy() };
+}

@@ -1,0 +1,98 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sql } from 'kysely';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createDatabase } from './database.js';
+import type { Database } from './database.js';
+import { migrateToLatest } from './migrate.js';
+import { SLOT_COLUMNS } from './tables.js';
+import { createTestSchema, postgresTestUrl } from './test-support/postgres.js';
+
+const pgUrl = await postgresTestUrl();
+
+async function columnsOf(database: Database, table: string): Promise<string[]> {
+  const tables = await database.db.introspection.getTables();
+  const found = tables.find((t) => t.name === table && (database.dialect === 'sqlite' || t.schema === database.schema));
+  return found ? found.columns.map((c) => c.name) : [];
+}
+
+/** What every dialect must give: the tables, the slots, the keys, and a migration run only once. */
+async function checkMigrations(database: Database): Promise<void> {
+  expect(await migrateToLatest(database)).toEqual(['0001_contacts']);
+  expect(await migrateToLatest(database)).toEqual([]);
+  expect(await columnsOf(database, 'contacts')).toEqual(
+    ['pk', 'workspace_id', 'id', 'attributes', 'version', 'created_ms', 'updated_ms', ...SLOT_COLUMNS],
+  );
+  expect(await columnsOf(database, 'contact_list_values')).toEqual(['workspace_id', 'contact_pk', 'attr', 'value']);
+
+  const { db } = database;
+  const contact = { workspace_id: 'w1', id: 'a', attributes: '{}', created_ms: 1, updated_ms: 1, t1: 'x' };
+  // pk is generated, version defaults to 1.
+  await db.insertInto('contacts').values(contact).execute();
+  const row = await db.selectFrom('contacts').select(['pk', 'version', 't1', 'n1']).where('id', '=', 'a').executeTakeFirstOrThrow();
+  expect(row).toMatchObject({ version: 1, t1: 'x', n1: null });
+  // (workspace_id, id) is unique; another workspace may reuse the id.
+  await expect(db.insertInto('contacts').values(contact).execute()).rejects.toThrow(/unique|duplicate/i);
+  await db.insertInto('contacts').values({ ...contact, workspace_id: 'w2' }).execute();
+
+  // List rows: one per (workspace, attr, value, contact); they go with their contact.
+  const pk = Number(row.pk);
+  await db.insertInto('contact_list_values').values({ workspace_id: 'w1', contact_pk: pk, attr: 'tags', value: 'vip' }).execute();
+  await expect(db.insertInto('contact_list_values').values({ workspace_id: 'w1', contact_pk: pk, attr: 'tags', value: 'vip' }).execute())
+    .rejects.toThrow(/unique|duplicate|primary/i);
+  await db.deleteFrom('contacts').where('pk', '=', pk).execute();
+  const left = await db.selectFrom('contact_list_values').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+  expect(Number(left.n)).toBe(0);
+}
+
+describe('migrations on SQLite', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'segments-migrate-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('create the contacts storage', async () => {
+    const database = createDatabase({ dialect: 'sqlite', filename: ':memory:' });
+    try {
+      await checkMigrations(database);
+    } finally {
+      await database.close();
+    }
+  });
+
+  it('open a file in WAL mode with synchronous=NORMAL, foreign keys and a busy timeout', async () => {
+    const database = createDatabase({ dialect: 'sqlite', filename: join(dir, 'db.sqlite'), busyTimeoutMs: 1234 });
+    try {
+      const { sqlite } = database;
+      expect(sqlite.pragma('journal_mode', { simple: true })).toBe('wal');
+      expect(sqlite.pragma('synchronous', { simple: true })).toBe(1); // NORMAL
+      expect(sqlite.pragma('foreign_keys', { simple: true })).toBe(1);
+      expect(sqlite.pragma('busy_timeout', { simple: true })).toBe(1234);
+    } finally {
+      await database.close();
+    }
+  });
+});
+
+describe.skipIf(pgUrl === null)('migrations on PostgreSQL', () => {
+  it('create the contacts storage in the schema on the search path', async () => {
+    const test = await createTestSchema(pgUrl!);
+    try {
+      await checkMigrations(test.database);
+      const { rows } = await sql<{ n: string }>`SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = ${test.schema}`.execute(test.database.db);
+      // contacts, contact_list_values and Kysely's two bookkeeping tables.
+      expect(Number(rows[0].n)).toBe(4);
+    } finally {
+      await test.drop();
+    }
+  });
+
+  it('two schemas migrate independently (another schema\'s bookkeeping is not ours)', async () => {
+    const [a, b] = await Promise.all([createTestSchema(pgUrl!), createTestSchema(pgUrl!)]);
+    try {
+      expect(await migrateToLatest(a.database)).toEqual(['0001_contacts']);
+      expect(await migrateToLatest(b.database)).toEqual(['0001_contacts']);
+    } finally {
+      await Promise.all([a.drop(), b.drop()]);
+    }
+  });
+});

@@ -1,0 +1,15 @@
+// The migrations, defined in code (a provider object, not files on disk), so the built package
+// and the tests run exactly the same list. Names sort in the order they run; never rename one.
+import type { Migration, MigrationProvider } from 'kysely';
+import type { Dialect } from '../database.js';
+import { contactsMigration } from './0001-contacts.js';
+
+export function migrationsFor(dialect: Dialect): Record<string, Migration> {
+  return {
+    '0001_contacts': contactsMigration(dialect),
+  };
+}
+
+export function createMigrationProvider(dialect: Dialect): MigrationProvider {
+  return { getMigrations: async () => migrationsFor(dialect) };
+}
