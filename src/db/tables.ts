@@ -27,7 +27,8 @@ export type SlotColumns =
   & Slots<'b', typeof SLOT_COUNTS.b, number>;
 
 export type ContactsTable = SlotColumns & {
-  pk: Generated<Int8>;
+  /** Generated on insert (SQLite rowid, PostgreSQL identity). */
+  pk: ColumnType<number | string, number | undefined, number>;
   workspace_id: string;
   id: string;
   /** The stored values as given (JSON), to read the contact back; the slots are for conditions. */
