@@ -1,4 +1,4 @@
-// One suite, three implementations: each row of sql-evaluate.cases.ts runs through the predicate,
+// One suite, three implementations: each row of test-support/sql-evaluate-cases.ts runs through the predicate,
 // SQL on SQLite and SQL on PostgreSQL, and so does its complement (`not`), which must select
 // exactly the other contacts.
 import pg from 'pg';
@@ -9,8 +9,8 @@ import { STANDARD_ATTRIBUTES } from '../conditions/schema.js';
 import type { Condition } from '../conditions/types.js';
 import { validateOrThrow } from '../conditions/validate.js';
 import { postgresTestUrl } from '../db/test-support/postgres.js';
-import { FIXTURES } from './sql-evaluate.cases.js';
-import type { Fixture } from './sql-evaluate.cases.js';
+import { FIXTURES } from './test-support/sql-evaluate-cases.js';
+import type { Fixture } from './test-support/sql-evaluate-cases.js';
 import { createSqlEvaluator } from './sql-evaluate.js';
 import type { SqlEvaluator } from './sql-evaluate.js';
 

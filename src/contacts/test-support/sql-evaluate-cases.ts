@@ -1,9 +1,9 @@
 // Rows of semantics (fixture, condition, expected ids) that sql-evaluate.test.ts runs through the
 // predicate, SQL on SQLite and SQL on PostgreSQL. The expected ids are written by hand from the
 // contract, not computed by any evaluator.
-import type { StoredValues } from '../conditions/contact-values.js';
-import { STANDARD_ATTRIBUTES } from '../conditions/schema.js';
-import type { Schema } from '../conditions/types.js';
+import type { StoredValues } from '../../conditions/contact-values.js';
+import { STANDARD_ATTRIBUTES } from '../../conditions/schema.js';
+import type { Schema } from '../../conditions/types.js';
 
 export interface Fixture {
   readonly name: string;
