@@ -55,6 +55,19 @@ describe.each(engines)('segments evaluate ($name)', ({ args, skip }) => {
   });
 });
 
+describe.each(engines)('segments evaluate ($name): attribute keys that are Object.prototype names', ({ args, skip }) => {
+  it.skipIf(skip)('reads only the contact\'s own values', () => {
+    const doc = {
+      schema: [{ key: 'constructor', type: 'text' }, { key: 'valueof', type: 'number' }, { key: 'tostring', type: 'list' }],
+      contacts: [{ id: 'a' }, { id: 'b', constructor: 'x', valueof: 1, tostring: ['t'] }],
+      condition: { all: [{ attr: 'constructor', op: 'is_empty' }, { attr: 'valueof', op: 'is_empty' }, { attr: 'tostring', op: 'is_empty' }] },
+    };
+    const r = run(['evaluate', ...args], JSON.stringify(doc));
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual(['a']);
+  });
+});
+
 describe('segments evaluate: invalid input', () => {
   it('names every problem with its path from the document root and exits 2', () => {
     const doc = {
@@ -89,7 +102,7 @@ describe('segments evaluate --explain', () => {
     const r = run(['evaluate', '--explain', 'c2'], doc);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain('"c2" does not match');
-    expect(r.stdout).toMatch(/✗ tags contains "vip" +— contact has missing/);
+    expect(r.stdout).toMatch(/✗ tags contains "vip" +— contact has \[\] \(missing\)/);
   });
 
   it('prints the annotated tree as JSON', () => {

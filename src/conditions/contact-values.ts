@@ -49,6 +49,11 @@ export function prepareValue(type: AttributeType, value: StoredValue | null | un
 export function prepareContact(layout: ContactLayout, values: StoredValues): PreparedContact {
   const { attributes } = layout;
   const out: PreparedContact = new Array(attributes.length);
-  for (let i = 0; i < attributes.length; i++) out[i] = prepareValue(attributes[i].type, values[attributes[i].key]);
+  for (let i = 0; i < attributes.length; i++) out[i] = prepareValue(attributes[i].type, storedValue(values, attributes[i].key));
   return out;
+}
+
+/** A stored value by key; own properties only, so an attribute named `constructor` is not Object's. */
+export function storedValue(values: StoredValues, key: string): StoredValue | null | undefined {
+  return Object.hasOwn(values, key) ? values[key] : undefined;
 }

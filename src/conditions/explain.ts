@@ -2,7 +2,7 @@
 // and, at each rule, the contact's value beside the rule's.
 import { compileRule } from './compile-predicate.js';
 import type { CompileOptions } from './compile-predicate.js';
-import { prepareValue } from './contact-values.js';
+import { prepareValue, storedValue } from './contact-values.js';
 import type { ContactLayout, StoredValue, StoredValues } from './contact-values.js';
 import { dateInterval } from './date-interval.js';
 import { OPERATORS } from './operators.js';
@@ -42,7 +42,7 @@ export function explain(condition: Condition, layout: ContactLayout, contact: St
 }
 
 function explainRule(rule: RuleNode, contact: StoredValues, now: number, options: CompileOptions): Explanation {
-  const stored = contact[rule.attr];
+  const stored = storedValue(contact, rule.attr);
   const prepared = prepareValue(rule.type, stored);
   const result = compileRule(rule, options)(prepared, now);
   const interval = rule.type === 'date' && rule.operand.shape !== 'none' ? dateInterval(rule, options.timeZone, now) : undefined;
@@ -92,7 +92,7 @@ export function renderExplanation(e: Explanation, indent = ''): string[] {
       return [`${indent}${mark} not`, ...renderExplanation(e.child, `${indent}  `)];
     case 'rule': {
       const value = e.value === null ? '' : ` ${isSpan(e.value) ? `${e.value.amount} ${e.value.unit}` : JSON.stringify(e.value)}`;
-      const has = e.missing ? (e.contactValue === null ? 'missing' : `${JSON.stringify(e.contactValue)} (missing: blank)`) : JSON.stringify(e.contactValue);
+      const has = e.missing ? (e.contactValue === null ? 'missing' : `${JSON.stringify(e.contactValue)} (missing)`) : JSON.stringify(e.contactValue);
       const window = e.interval ? `  [selects ${e.interval.from ?? '−∞'} … ${e.interval.to ?? '+∞'}]` : '';
       return [`${indent}${mark} ${e.attr} ${e.label}${value}  — contact has ${has}${window}`];
     }
