@@ -108,7 +108,8 @@ class Validator {
 
   private nodeBody(input: Record<string, unknown>, path: string, depth: number): Condition | null {
     const keys = Object.keys(input);
-    const groupKey = GROUP_KEYS.find((k) => k in input);
+    // With two group keys, the first one written is the group and the second is the error.
+    const groupKey = keys.find((k): k is (typeof GROUP_KEYS)[number] => (GROUP_KEYS as readonly string[]).includes(k));
     if (groupKey) {
       for (const k of keys) {
         if (k !== groupKey) this.issue(join(path, k), `unexpected field "${k}": a group has exactly one key, "${groupKey}" here`);
