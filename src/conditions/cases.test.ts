@@ -25,7 +25,7 @@ function uses(row: Case): Use[] {
     else if (n.not) walk(n.not);
     else {
       const type = schema.find((a) => a.key === n.attr)?.type ?? 'list';
-      const missing = input.contacts.map((c) => isMissing(type, c.values[n.attr as string]));
+      const missing = input.contacts.map((c) => isMissing(type, Object.hasOwn(c.values, n.attr as string) ? c.values[n.attr as string] : undefined));
       out.push({ type, op: n.op as string, missing: missing.includes(true), present: missing.includes(false) });
     }
   };

@@ -314,6 +314,22 @@ const lordHoweCases = rows({ timeZone: 'Australia/Lord_Howe', contacts: [
   ['gt a 23.5-hour day', d('gt', '2025-10-05'), ['after']],
 ]);
 
+// Havana falls back at 01:00 to 00:00 on 2025-11-02: midnight happens twice; the day starts at the first.
+const havanaCases = rows({ timeZone: 'America/Havana', contacts: [
+  { id: 'nov-1-last', last_interaction_at: '2025-11-01T23:59:59.999-04:00' }, { id: 'first-midnight', last_interaction_at: '2025-11-02T00:00:00-04:00' },
+  { id: 'second-midnight', last_interaction_at: '2025-11-02T00:00:00-05:00' }, { id: 'nov-2-last', last_interaction_at: '2025-11-02T23:59:59.999-05:00' },
+] }, [
+  ['where midnight happens twice, the day starts at the first (Havana 2025-11-02)', d('eq', '2025-11-02'), ['first-midnight', 'second-midnight', 'nov-2-last']],
+  ['lt a day whose midnight happens twice', d('lt', '2025-11-02'), ['nov-1-last']],
+]);
+
+// Beirut skips 00:00–01:00 on 2025-03-30: the day starts at 01:00 local, 22:00Z the day before.
+const beirutCases = rows({ timeZone: 'Asia/Beirut', contacts: [
+  { id: 'mar-29-last', last_interaction_at: '2025-03-29T21:59:59.999Z' }, { id: 'mar-30-first', last_interaction_at: '2025-03-29T22:00:00Z' },
+] }, [
+  ['a skipped midnight in Beirut (2025-03-30)', d('gte', '2025-03-30'), ['mar-30-first']],
+]);
+
 const kathmanduCases = rows({ timeZone: 'Asia/Kathmandu', contacts: [
   { id: 'before', last_interaction_at: '2024-12-31T18:14:59.999Z' }, { id: 'start', last_interaction_at: '2024-12-31T18:15:00Z' },
 ] }, [
@@ -383,6 +399,14 @@ const groupCases = rows({ contacts: PEOPLE }, [
   ['a group of one rule is the rule', { all: [{ any: [rich] }] }, ['ana']],
 ]);
 
+// ---- keys that a plain object already has -----------------------------------------------------
+
+const constructorSchema: Schema = [...STANDARD_ATTRIBUTES, { key: 'constructor', type: 'text' }];
+const constructorCases = rows({ schema: constructorSchema, contacts: [{ id: 'set', constructor: 'Ana' }, { id: 'unset' }] }, [
+  ['an attribute named constructor is missing when the contact has none', r('constructor', 'is_empty'), ['unset']],
+  ['an attribute named constructor compares as text', r('constructor', 'neq', 'ana'), ['unset']],
+]);
+
 // ---- regressions found by the property tests ------------------------------------------------------
 
 const regressionCases: Case[] = [];
@@ -391,8 +415,8 @@ export const CASES: readonly Case[] = [
   ...textCases, ...blankCases, ...trapCases, ...wildcardCases,
   ...enumCases, ...platformCases, ...trapEnumCases,
   ...numberCases, ...floatCases, ...booleanCases, ...listCases, ...segmentCases,
-  ...dayCases, ...utcDayCases, ...springCases, ...santiagoCases, ...lordHoweCases, ...kathmanduCases,
+  ...dayCases, ...utcDayCases, ...springCases, ...santiagoCases, ...havanaCases, ...beirutCases, ...lordHoweCases, ...kathmanduCases,
   ...relativeCases, ...minuteCases,
-  ...groupCases,
+  ...groupCases, ...constructorCases,
   ...regressionCases,
 ];

@@ -243,6 +243,11 @@ describe('shape', () => {
     expect(new Set(paths(input))).toEqual(new Set([path]));
   });
 
+  it('reports a hole in a JavaScript array (not JSON, but validate takes any value) at its path', () => {
+    // eslint-disable-next-line no-sparse-arrays
+    expect(paths({ any: [rule('name', 'eq', 'x'), , rule('name', 'eq', 'y')] })).toEqual(['any[1]']);
+  });
+
   it.each([
     ['an empty all', { all: [] }],
     ['an empty any', { any: [] }],

@@ -199,7 +199,11 @@ export function arbitraryPool(zones: readonly string[] = TIME_ZONES): fc.Arbitra
 const RESERVED = new Set(['id', 'segments', 'channel', 'topic', 'inbox', 'priority', 'status', 'team', 'assignee']);
 const TAKEN = new Set([...RESERVED, ...STANDARD_ATTRIBUTES.map((a) => a.key)]);
 
-const arbitraryKey: fc.Arbitrary<string> = fc.stringMatching(/^[a-z][a-z0-9_]{0,63}$/).filter((k) => !TAKEN.has(k));
+// `constructor` is a valid key that every plain object already has (from Object.prototype).
+const arbitraryKey: fc.Arbitrary<string> = fc.oneof(
+  { weight: 9, arbitrary: fc.stringMatching(/^[a-z][a-z0-9_]{0,63}$/) },
+  { weight: 1, arbitrary: fc.constantFrom('constructor', 'a', 'z'.repeat(64)) },
+).filter((k) => !TAKEN.has(k));
 
 const arbitraryOption: fc.Arbitrary<string> = fc.oneof(
   fc.constantFrom('Free', 'Pro', 'Enterprise', 'ÉLITE', 'Gold', 'ﬁne', 'Straße', 'İstanbul', 'a_b', '100%', ' padded '),

@@ -65,7 +65,7 @@ export function referenceMatches(input: ReferenceInput, values: StoredValues, co
   if ('not' in node) return !referenceMatches(input, values, node.not);
   const attr = node.attr as string;
   const def: AttributeDef = input.schema.find((a) => a.key === attr) ?? { key: attr, type: 'list' }; // `segments`
-  return rule(input, def.type, node.op as Operator, node.value, values[attr]);
+  return rule(input, def.type, node.op as Operator, node.value, Object.hasOwn(values, attr) ? values[attr] : undefined);
 }
 
 function rule(input: ReferenceInput, type: AttributeType, op: Operator, value: unknown, v: StoredValue | null | undefined): boolean {
