@@ -2,9 +2,9 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compilePredicate } from './compile-predicate.js';
 import { createLayout, prepareContact } from './contact-values.js';
-import { arbitraryDocument, arbitraryPool, arbitrarySchema, arbitraryContacts, foldEqualSpellings } from './test-support/arbitraries.js';
+import { arbitraryContacts, arbitraryDocument, arbitraryPool, arbitrarySchema, arbitraryText, foldEqualSpellings } from './test-support/arbitraries.js';
 import type { ConditionDocument, StoredContact } from './test-support/arbitraries.js';
-import { ALL_OPERATORS, NEGATIVE_TWINS, RELATIVE_OPERATORS, UNIT_MS } from './test-support/contract.js';
+import { ALL_OPERATORS, NEGATIVE_TWINS, RELATIVE_OPERATORS, UNIT_MS, contractFold } from './test-support/contract.js';
 import { referenceEvaluate } from './test-support/reference.js';
 import { evaluateWithPredicate } from './test-support/run-cases.js';
 import type { ConditionJson, Schema } from './types.js';
@@ -24,7 +24,7 @@ function compile(doc: Pick<ConditionDocument, 'schema' | 'timeZone'>, condition:
   };
 }
 
-const ids = (doc: ConditionDocument, condition: unknown) => {
+const ids = (doc: Pick<ConditionDocument, 'schema' | 'timeZone' | 'now' | 'contacts'>, condition: unknown) => {
   const result = validate(doc.schema, condition);
   if (!result.ok) throw new Error(`invalid: ${JSON.stringify(result.issues)} in ${JSON.stringify(condition)}`);
   return evaluateWithPredicate({ ...doc, condition: result.condition });
@@ -83,6 +83,22 @@ describe('the predicate', () => {
       });
       expect(ids({ ...doc, contacts }, condition)).toEqual(ids(doc, doc.condition));
     }), RUNS);
+  });
+});
+
+describe('fold', () => {
+  it('matches an upper-cased text with its lower-cased spelling wherever the two fold equal', () => {
+    const schema: Schema = [{ key: 't', type: 'text' }, { key: 'l', type: 'list' }];
+    const cases = fc.tuple(arbitraryText, fc.constantFrom('eq', 'contains', 'starts_with', 'ends_with', 'in'), fc.boolean());
+    fc.assert(fc.property(cases, ([s, op, upperInContact]) => {
+      const [upper, lower] = [s.toUpperCase(), s.toLowerCase()];
+      fc.pre(contractFold(upper) === contractFold(lower) && lower.length > 0 && upper.length <= 1000);
+      const [stored, written] = upperInContact ? [upper, lower] : [lower, upper];
+      const doc = { schema, timeZone: 'UTC', now: 0, contacts: [{ id: 'c', values: { t: stored, l: [stored] } }] };
+      const expected = stored.trim() === '' ? [] : ['c'];
+      expect(ids(doc, { attr: 't', op, value: op === 'in' ? [written] : written } as ConditionJson)).toEqual(expected);
+      if (op === 'eq' || op === 'in') expect(ids(doc, { attr: 'l', op: op === 'eq' ? 'contains' : 'in', value: op === 'in' ? [written] : written } as ConditionJson)).toEqual(['c']);
+    }), { numRuns: 1000 });
   });
 });
 

@@ -304,7 +304,13 @@ export function arbitraryValue(def: AttributeDef, op: Operator, pool: ValuePool)
   switch (op) {
     case 'is_empty': case 'is_not_empty':
       return fc.constant(undefined);
-    case 'contains': case 'not_contains': case 'starts_with': case 'ends_with':
+    case 'contains': case 'not_contains':
+      if (def.type === 'list') { // an element, mostly: list contains is element equality
+        const element = arbitrarySpelling(pool.texts).filter((t) => t.length > 0);
+        return fc.oneof({ weight: 3, arbitrary: element }, { weight: 1, arbitrary: arbitraryPiece(pool.texts) });
+      }
+      return arbitraryPiece(pool.texts);
+    case 'starts_with': case 'ends_with':
       return arbitraryPiece(pool.texts);
     case 'in': case 'not_in':
       return def.type === 'number' ? fc.array(number, { minLength: 1, maxLength: 4 }) : fc.array(texts, { minLength: 1, maxLength: 4 });
@@ -324,8 +330,12 @@ export function arbitraryValue(def: AttributeDef, op: Operator, pool: ValuePool)
   }
 }
 
+/** A rule on any usable attribute: a type first (so the many standard texts do not crowd out the rest), then an attribute of it. */
 export function arbitraryRule(schema: Schema, pool: ValuePool): fc.Arbitrary<ConditionJson> {
-  return fc.constantFrom(...usable(schema)).chain((def) => fc.constantFrom(...OPERATORS_BY_TYPE[def.type]).chain((op) =>
+  const attributes = usable(schema);
+  const types = [...new Set(attributes.map((a) => a.type))];
+  const attribute = fc.constantFrom(...types).chain((t) => fc.constantFrom(...attributes.filter((a) => a.type === t)));
+  return attribute.chain((def) => fc.constantFrom(...OPERATORS_BY_TYPE[def.type]).chain((op) =>
     fc.tuple(arbitraryValue(def, op, pool), fc.boolean()).map(([value, nullValue]): ConditionJson => {
       if (value !== undefined) return { attr: def.key, op, value };
       return nullValue ? { attr: def.key, op, value: null } : { attr: def.key, op }; // "value": null counts as none
