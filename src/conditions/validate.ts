@@ -44,6 +44,7 @@ const join = (path: string, key: string) => (path ? `${path}.${key}` : key);
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const describe = (v: unknown) => {
   if (v === null) return 'null';
+  if (v === undefined) return 'nothing';
   if (Array.isArray(v)) return 'an array';
   if (typeof v === 'string') return `the text ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`;
   if (typeof v === 'number') return Number.isFinite(v) ? `the number ${v}` : String(v);
@@ -132,10 +133,11 @@ class Validator {
     }
     if (!Array.isArray(body)) return this.issue(path, `expected an array of conditions, not ${describe(body)}`);
     const children: Condition[] = [];
-    body.forEach((item, i) => {
-      const child = this.node(item, `${path}[${i}]`, depth);
+    // An index loop, not forEach: a hole in a JavaScript array is reported like any missing node.
+    for (let i = 0; i < body.length; i++) {
+      const child = this.node(body[i], `${path}[${i}]`, depth);
       if (child) children.push(child);
-    });
+    }
     return children.length === body.length ? { kind, path: parent, children } : null;
   }
 
