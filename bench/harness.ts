@@ -1,0 +1,79 @@
+// Measuring honestly: warm up, several rounds, the median; every measured function returns a
+// number that is summed into a sink and printed, so no work is dead code; GC between rounds when
+// node runs with --expose-gc.
+import os from 'node:os';
+
+export interface Timing {
+  /** Median of the rounds, in ms. */
+  readonly medianMs: number;
+  readonly roundsMs: readonly number[];
+  /** What the last round returned (a count, a checksum): checked by the caller. */
+  readonly result: number;
+}
+
+let sink = 0;
+
+/** Everything measured so far, summed: print it so the work cannot be optimised away. */
+export function sinkValue(): number {
+  return sink;
+}
+
+const collect = (globalThis as { gc?: () => void }).gc;
+
+export function measure(fn: () => number, options: { warmup: number; rounds: number }): Timing {
+  let result = 0;
+  for (let i = 0; i < options.warmup; i++) sink += fn();
+  const roundsMs: number[] = [];
+  for (let i = 0; i < options.rounds; i++) {
+    collect?.();
+    const start = process.hrtime.bigint();
+    result = fn();
+    roundsMs.push(Number(process.hrtime.bigint() - start) / 1e6);
+    sink += result;
+  }
+  return { medianMs: median(roundsMs), roundsMs, result };
+}
+
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+export function machine(): string {
+  const cpus = os.cpus();
+  return `${cpus[0]?.model ?? 'unknown CPU'}, ${cpus.length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ` +
+    `${os.type()} ${os.release()}, node ${process.version}${collect ? ', --expose-gc' : ''}`;
+}
+
+/** Other work on the machine skews timings: printed with each result. */
+export function load(): string {
+  return `load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} on ${os.cpus().length} cores`;
+}
+
+/** `--name value` from the command line, as a number. */
+export function numberArg(name: string, fallback: number): number {
+  const at = process.argv.indexOf(`--${name}`);
+  if (at < 0) return fallback;
+  const n = Number(process.argv[at + 1]);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} takes a positive number`);
+  return n;
+}
+
+export function flag(name: string): boolean {
+  return process.argv.includes(`--${name}`);
+}
+
+export const fmt = {
+  ns: (n: number) => (n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2)),
+  us: (n: number) => (n >= 100 ? n.toFixed(0) : n.toFixed(2)),
+  ms: (n: number) => (n >= 100 ? n.toFixed(0) : n.toFixed(1)),
+  int: (n: number) => n.toLocaleString('en-US'),
+};
+
+/** A fixed-width table: columns right-aligned except the first. */
+export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: readonly string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
