@@ -1,0 +1,71 @@
+// EXPERIMENT: compilePredicate against two other ways to compile the same conditions (closures
+// fused per rule; one generated function per condition), on the bench:eval fixtures. Each is
+// first verified to select exactly the contacts compilePredicate selects, for all 60 conditions.
+// Usage: tsx --expose-gc bench/experiments/predicates.experiment.ts [--contacts N] [--rounds R]
+import { compilePredicate } from '../../src/conditions/compile-predicate.js';
+import type { PreparedContact } from '../../src/conditions/contact-values.js';
+import { BENCH_CONDITIONS, BENCH_LAYOUT, BENCH_NOW, BENCH_TIME_ZONE, generateContacts, prepareRaw } from '../fixtures.js';
+import { fmt, machine, measure, numberArg, sinkValue, table } from '../harness.js';
+import { fusePredicate } from './fused-predicate.js';
+import { generatePredicate } from './generated-predicate.js';
+
+type Test = (c: PreparedContact, now: number) => boolean;
+
+const N = numberArg('contacts', 100_000);
+const ROUNDS = numberArg('rounds', 9);
+const NOW = BENCH_NOW;
+const log = (text = '') => process.stdout.write(`${text}\n`);
+
+log(`predicates experiment — ${new Date().toISOString()}\nmachine: ${machine()}\ncontacts: ${fmt.int(N)}, conditions: ${BENCH_CONDITIONS.length}, rounds: ${ROUNDS}\n`);
+const prepared = generateContacts(N).map((r) => prepareRaw(r));
+
+const variants: { name: string; tests: Test[] }[] = [
+  { name: 'compilePredicate (engine)', tests: BENCH_CONDITIONS.map((c) => compilePredicate(c.condition, BENCH_LAYOUT, { timeZone: BENCH_TIME_ZONE }).test) },
+  { name: 'fused closures', tests: BENCH_CONDITIONS.map((c) => fusePredicate(c.condition, BENCH_LAYOUT, BENCH_TIME_ZONE)) },
+  { name: 'generated function', tests: BENCH_CONDITIONS.map((c) => generatePredicate(c.condition, BENCH_LAYOUT, BENCH_TIME_ZONE).test) },
+];
+
+const [engine] = variants;
+for (const variant of variants.slice(1)) {
+  BENCH_CONDITIONS.forEach((c, j) => {
+    for (let i = 0; i < N; i++) {
+      if (variant.tests[j](prepared[i], NOW) !== engine.tests[j](prepared[i], NOW)) {
+        throw new Error(`${variant.name} disagrees with compilePredicate on ${c.id}, contact c${i}`);
+      }
+    }
+  });
+}
+log('verified: both variants select exactly the contacts compilePredicate selects, for all 60 conditions\n');
+
+function contactMajor(tests: readonly Test[]): () => number {
+  return () => {
+    let hits = 0;
+    for (let i = 0; i < N; i++) {
+      const c = prepared[i];
+      for (let j = 0; j < tests.length; j++) if (tests[j](c, NOW)) hits++;
+    }
+    return hits;
+  };
+}
+
+function conditionMajor(tests: readonly Test[]): () => number {
+  return () => {
+    let hits = 0;
+    for (let j = 0; j < tests.length; j++) {
+      const test = tests[j];
+      for (let i = 0; i < N; i++) if (test(prepared[i], NOW)) hits++;
+    }
+    return hits;
+  };
+}
+
+const checks = N * BENCH_CONDITIONS.length;
+const rows = variants.map(({ name, tests }) => {
+  const byContact = measure(contactMajor(tests), { warmup: 2, rounds: ROUNDS });
+  const byCondition = measure(conditionMajor(tests), { warmup: 2, rounds: ROUNDS });
+  return { name, byContact: (byContact.medianMs * 1e6) / checks, byCondition: (byCondition.medianMs * 1e6) / checks };
+});
+log(table(['variant', 'contact × 60 ns/check', 'condition × all ns/check', 'speed-up (contact × 60)'], rows.map((r) => [
+  r.name, fmt.ns(r.byContact), fmt.ns(r.byCondition), `${(rows[0].byContact / r.byContact).toFixed(1)}×`,
+])));
+log(`(sink ${sinkValue()})`);
