@@ -5,6 +5,7 @@
 //   (c) µs per contact to prepare it from raw JSON (coerce, then prepareContact), and prepare + 60.
 // Usage: tsx --expose-gc bench/eval.bench.ts [--contacts N] [--rounds R] [--peer-rounds R]
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { isDeepStrictEqual } from 'node:util';
 import { compilePredicate } from '../src/conditions/compile-predicate.js';
 import type { ContactTest } from '../src/conditions/compile-predicate.js';
 import { prepareContact } from '../src/conditions/contact-values.js';
@@ -12,7 +13,7 @@ import type { PreparedContact, StoredValues } from '../src/conditions/contact-va
 import {
   BENCH_CONDITIONS, BENCH_LAYOUT, BENCH_NOW, BENCH_TIME_ZONE, assertNonTrivialShares, coerceContact, formatShareTable, generateContacts,
 } from './fixtures.js';
-import { fmt, load, machine, measure, numberArg, sinkValue, table } from './harness.js';
+import { conditionMajorLoop, contactMajorLoop, fmt, load, machine, measure, numberArg, sinkValue, table } from './harness.js';
 import type { Timing } from './harness.js';
 import { growthBookPeer } from './peers/growthbook.js';
 import { toGrowthBook } from './peers/growthbook.js';
@@ -24,6 +25,9 @@ import { toMongoQuery } from './peers/mongo-query.js';
 import type { Peer, PeerObject } from './peers/peer.js';
 import { toPeerObject } from './peers/peer.js';
 import { siftPeer } from './peers/sift.js';
+import { createFastPreparer } from './experiments/fast-prepare.js';
+import { fusePredicate } from './experiments/fused-predicate.js';
+import { generatePredicate } from './experiments/generated-predicate.js';
 import { verifyPeer } from './peers/verify.js';
 
 const N = numberArg('contacts', 100_000);
@@ -78,30 +82,6 @@ const peerTests = PEERS.map(({ peer, show }) => {
 });
 
 // ---- (a) and (b): checks -----------------------------------------------------------------------
-/** The write path's order: each contact against every condition. */
-function contactMajor<C>(contacts: readonly C[], fns: readonly ((c: C, now: number) => boolean)[]): () => number {
-  return () => {
-    let hits = 0;
-    for (let i = 0; i < contacts.length; i++) {
-      const c = contacts[i];
-      for (let j = 0; j < fns.length; j++) if (fns[j](c, NOW)) hits++;
-    }
-    return hits;
-  };
-}
-
-/** A count's order: each condition over every contact. */
-function conditionMajor(fns: readonly ContactTest[]): () => number {
-  return () => {
-    let hits = 0;
-    for (let j = 0; j < fns.length; j++) {
-      const test = fns[j];
-      for (let i = 0; i < N; i++) if (test(prepared[i], NOW)) hits++;
-    }
-    return hits;
-  };
-}
-
 const checks = N * M;
 const nsPerCheck = (t: Timing) => (t.medianMs * 1e6) / checks;
 function expectHits(what: string, t: Timing): Timing {
@@ -110,13 +90,13 @@ function expectHits(what: string, t: Timing): Timing {
 }
 
 log('\n(a) our compiled predicates on prepared contacts');
-const oursByContact = expectHits('ours', measure(contactMajor(prepared, tests), { warmup: 2, rounds: ROUNDS }));
-const oursByCondition = expectHits('ours', measure(conditionMajor(tests), { warmup: 2, rounds: ROUNDS }));
+const oursByContact = expectHits('ours', measure(contactMajorLoop(prepared, tests, NOW), { warmup: 2, rounds: ROUNDS }));
+const oursByCondition = expectHits('ours', measure(conditionMajorLoop(prepared, tests, NOW), { warmup: 2, rounds: ROUNDS }));
 log(`  contact × all 60 (write path):   ${fmt.ns(nsPerCheck(oursByContact))} ns per check  (${fmt.ms(oursByContact.medianMs)} ms per ${fmt.int(checks)} checks)`);
 log(`  condition × all contacts (count): ${fmt.ns(nsPerCheck(oursByCondition))} ns per check  (${fmt.ms(oursByCondition.medianMs)} ms)`);
 
 const perCondition = tests.map((test) => {
-  const t = measure(conditionMajor([test]), { warmup: 1, rounds: 5 });
+  const t = measure(conditionMajorLoop(prepared, [test], NOW), { warmup: 1, rounds: 5 });
   return (t.medianMs * 1e6) / N;
 });
 const slowest = perCondition.map((ns, j) => ({ ns, j })).sort((a, b) => b.ns - a.ns).slice(0, 6);
@@ -124,7 +104,7 @@ log(`  slowest conditions, each alone over all contacts (ns per check): ${slowes
 
 log('\n(b) peers on the same prepared contacts (plain objects), contact × all 60');
 const peerTimings = PEERS.map(({ peer }, p) => {
-  const t = expectHits(peer.name, measure(contactMajor(objects, peerTests[p]), { warmup: 1, rounds: PEER_ROUNDS }));
+  const t = expectHits(peer.name, measure(contactMajorLoop(objects, peerTests[p], NOW), { warmup: 1, rounds: PEER_ROUNDS }));
   log(`  ${peer.name.padEnd(24)} ${fmt.ns(nsPerCheck(t)).padStart(7)} ns per check  (${fmt.ms(t.medianMs)} ms)`);
   return { name: peer.name, t };
 });
@@ -160,14 +140,47 @@ log(`  prepareContact (fold, blanks):       ${fmt.us(usPerContact(prepareOnly))}
 log(`  both (raw JSON → prepared):          ${fmt.us(usPerContact(prepTotal))} µs per contact`);
 log(`  raw JSON → prepared → all 60 checks: ${fmt.us(usPerContact(writePath))} µs per contact`);
 
+// ---- (d): experiments — not the engine; each verified against it before it is timed ------------
+log('\n(d) experiments (bench/experiments/): what would reach the targets; each selects/prepares exactly as the engine');
+const experiments = [
+  { name: '(experiment) fused closures', tests: BENCH_CONDITIONS.map((c) => fusePredicate(c.condition, BENCH_LAYOUT, BENCH_TIME_ZONE)) },
+  { name: '(experiment) generated function', tests: BENCH_CONDITIONS.map((c) => generatePredicate(c.condition, BENCH_LAYOUT, BENCH_TIME_ZONE).test) },
+].map(({ name, tests: fns }) => {
+  fns.forEach((test, j) => {
+    for (let i = 0; i < N; i++) if ((test(prepared[i], NOW) ? 1 : 0) !== ours[j][i]) throw new Error(`${name} disagrees on ${BENCH_CONDITIONS[j].id}, ${raw[i].id}`);
+  });
+  const t = expectHits(name, measure(contactMajorLoop(prepared, fns, NOW), { warmup: 2, rounds: ROUNDS }));
+  log(`  ${name.padEnd(34)} ${fmt.ns(nsPerCheck(t)).padStart(6)} ns per check`);
+  return { name, t, fns };
+});
+const fast = createFastPreparer(BENCH_LAYOUT, BENCH_TIME_ZONE);
+for (let i = 0; i < N; i++) if (!isDeepStrictEqual(fast.prepare(raw[i]), prepared[i])) throw new Error(`fast-prepare differs on ${raw[i].id}`);
+const fastPrep = measure(() => {
+  let n = 0;
+  for (let i = 0; i < N; i++) if (fast.prepare(raw[i])[0] !== undefined) n++;
+  return n;
+}, { warmup: 1, rounds: ROUNDS });
+const fastWrite = expectHits('fast-prepare + 60', measure(() => {
+  let hits = 0;
+  for (let i = 0; i < N; i++) {
+    const c = fast.prepare(raw[i]);
+    for (let j = 0; j < M; j++) if (tests[j](c, NOW)) hits++;
+  }
+  return hits;
+}, { warmup: 1, rounds: ROUNDS }));
+log(`  (experiment) fast-prepare:             ${fmt.us(usPerContact(fastPrep))} µs per contact`);
+log(`  (experiment) fast-prepare + 60 engine checks: ${fmt.us(usPerContact(fastWrite))} µs per contact`);
+
 // ---- summary -----------------------------------------------------------------------------------
 const fastest = peerTimings.reduce((a, b) => (b.t.medianMs < a.t.medianMs ? b : a));
 const ratio = fastest.t.medianMs / oursByContact.medianMs;
 const writeUs = usPerContact(writePath);
 log('\nsummary (contact × all 60, ns per check, median)');
-log(table(['implementation', 'ns/check', 'vs ours'], [
-  ['ours (compiled predicates)', fmt.ns(nsPerCheck(oursByContact)), '1.0×'],
-  ...peerTimings.map(({ name, t }) => [name, fmt.ns(nsPerCheck(t)), `${(t.medianMs / oursByContact.medianMs).toFixed(1)}×`]),
+const row = (name: string, t: Timing) => [name, fmt.ns(nsPerCheck(t)), `${(t.medianMs / oursByContact.medianMs).toFixed(2)}`, `${(fastest.t.medianMs / t.medianMs).toFixed(1)}×`];
+log(table(['implementation', 'ns/check', 'time vs ours', 'fastest peer ÷ this'], [
+  row('ours (compiled predicates)', oursByContact),
+  ...peerTimings.map(({ name, t }) => row(name, t)),
+  ...experiments.map(({ name, t }) => row(name, t)),
 ]));
 log(`\ntarget 1: checks ≥ ${CHECKS_TARGET}× faster than the fastest peer (${fastest.name}): ${ratio.toFixed(1)}× → ${ratio >= CHECKS_TARGET ? 'PASS' : 'MISS'}`);
 log(`target 2: preparation + all ${M} checks < ${WRITE_TARGET_US} µs per contact: ${fmt.us(writeUs)} µs → ${writeUs < WRITE_TARGET_US ? 'PASS' : 'MISS'}`);
@@ -180,5 +193,6 @@ writeFileSync(new URL('./.cache/eval-last.json', import.meta.url), JSON.stringif
   ours: { contactMajorNs: nsPerCheck(oursByContact), conditionMajorNs: nsPerCheck(oursByCondition), perConditionNs: perCondition },
   peers: Object.fromEntries(peerTimings.map(({ name, t }) => [name, nsPerCheck(t)])),
   prepare: { coerceUs: usPerContact(coerceOnly), prepareUs: usPerContact(prepareOnly), totalUs: usPerContact(prepTotal), writePathUs: writeUs },
+  experiments: { ...Object.fromEntries(experiments.map(({ name, t }) => [name, nsPerCheck(t)])), fastPrepareUs: usPerContact(fastPrep), fastWriteUs: usPerContact(fastWrite) },
   ratio, counts,
 }, null, 2));

@@ -77,3 +77,24 @@ export function table(header: readonly string[], rows: readonly (readonly string
   const line = (cells: readonly string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
+
+type Check<C> = (contact: C, now: number) => boolean;
+
+/**
+ * The measured loops, compiled afresh for each implementation: closures from one function literal
+ * share V8's type feedback, so a loop that ran the peers' tests would reach ours already
+ * megamorphic and deoptimised. A new Function per use gives each its own. The source is fixed text.
+ */
+function freshLoop<C>(body: string, contacts: readonly C[], fns: readonly Check<C>[], now: number): () => number {
+  return new Function('contacts', 'fns', 'now', `return function measuredLoop() { let hits = 0; ${body} return hits; };`)(contacts, fns, now);
+}
+
+/** The write path's order: each contact against every condition. Returns the number of matches. */
+export function contactMajorLoop<C>(contacts: readonly C[], fns: readonly Check<C>[], now: number): () => number {
+  return freshLoop('for (let i = 0; i < contacts.length; i++) { const c = contacts[i]; for (let j = 0; j < fns.length; j++) if (fns[j](c, now)) hits++; }', contacts, fns, now);
+}
+
+/** A count's order: each condition over every contact. Returns the number of matches. */
+export function conditionMajorLoop<C>(contacts: readonly C[], fns: readonly Check<C>[], now: number): () => number {
+  return freshLoop('for (let j = 0; j < fns.length; j++) { const test = fns[j]; for (let i = 0; i < contacts.length; i++) if (test(contacts[i], now)) hits++; }', contacts, fns, now);
+}

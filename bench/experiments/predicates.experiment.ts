@@ -5,7 +5,7 @@
 import { compilePredicate } from '../../src/conditions/compile-predicate.js';
 import type { PreparedContact } from '../../src/conditions/contact-values.js';
 import { BENCH_CONDITIONS, BENCH_LAYOUT, BENCH_NOW, BENCH_TIME_ZONE, generateContacts, prepareRaw } from '../fixtures.js';
-import { fmt, machine, measure, numberArg, sinkValue, table } from '../harness.js';
+import { conditionMajorLoop, contactMajorLoop, fmt, load, machine, measure, numberArg, sinkValue, table } from '../harness.js';
 import { fusePredicate } from './fused-predicate.js';
 import { generatePredicate } from './generated-predicate.js';
 
@@ -16,7 +16,7 @@ const ROUNDS = numberArg('rounds', 9);
 const NOW = BENCH_NOW;
 const log = (text = '') => process.stdout.write(`${text}\n`);
 
-log(`predicates experiment — ${new Date().toISOString()}\nmachine: ${machine()}\ncontacts: ${fmt.int(N)}, conditions: ${BENCH_CONDITIONS.length}, rounds: ${ROUNDS}\n`);
+log(`predicates experiment — ${new Date().toISOString()}\nmachine: ${machine()}\nat start: ${load()}\ncontacts: ${fmt.int(N)}, conditions: ${BENCH_CONDITIONS.length}, rounds: ${ROUNDS}\n`);
 const prepared = generateContacts(N).map((r) => prepareRaw(r));
 
 const variants: { name: string; tests: Test[] }[] = [
@@ -37,32 +37,10 @@ for (const variant of variants.slice(1)) {
 }
 log('verified: both variants select exactly the contacts compilePredicate selects, for all 60 conditions\n');
 
-function contactMajor(tests: readonly Test[]): () => number {
-  return () => {
-    let hits = 0;
-    for (let i = 0; i < N; i++) {
-      const c = prepared[i];
-      for (let j = 0; j < tests.length; j++) if (tests[j](c, NOW)) hits++;
-    }
-    return hits;
-  };
-}
-
-function conditionMajor(tests: readonly Test[]): () => number {
-  return () => {
-    let hits = 0;
-    for (let j = 0; j < tests.length; j++) {
-      const test = tests[j];
-      for (let i = 0; i < N; i++) if (test(prepared[i], NOW)) hits++;
-    }
-    return hits;
-  };
-}
-
 const checks = N * BENCH_CONDITIONS.length;
 const rows = variants.map(({ name, tests }) => {
-  const byContact = measure(contactMajor(tests), { warmup: 2, rounds: ROUNDS });
-  const byCondition = measure(conditionMajor(tests), { warmup: 2, rounds: ROUNDS });
+  const byContact = measure(contactMajorLoop(prepared, tests, NOW), { warmup: 2, rounds: ROUNDS });
+  const byCondition = measure(conditionMajorLoop(prepared, tests, NOW), { warmup: 2, rounds: ROUNDS });
   return { name, byContact: (byContact.medianMs * 1e6) / checks, byCondition: (byCondition.medianMs * 1e6) / checks };
 });
 log(table(['variant', 'contact × 60 ns/check', 'condition × all ns/check', 'speed-up (contact × 60)'], rows.map((r) => [
