@@ -24,9 +24,12 @@ describe('readDocument', () => {
     expect(r.ok).toBe(true);
   });
 
-  it('defaults: time zone UTC, now from the clock, no contacts', () => {
+  it('defaults: time zone UTC, now from the clock, no contacts; null is not given', () => {
     const r = readDocument({ condition: everyone }, () => 42);
     expect(r.ok && r.document).toMatchObject({ timeZone: 'UTC', now: 42, contacts: [] });
+    const n = readDocument({ condition: everyone, timezone: null, now: null, schema: null, contacts: null }, () => 42);
+    expect(n.ok && n.document).toMatchObject({ timeZone: 'UTC', now: 42, contacts: [] });
+    expect(paths({ condition: null })).toEqual(['condition']);
   });
 
   it('refuses unknown fields, bad zones and bad instants, with their paths', () => {

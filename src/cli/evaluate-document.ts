@@ -30,12 +30,14 @@ const SEGMENTS_DEF: AttributeDef = { key: SEGMENTS_FIELD, type: 'list' };
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** `clock` gives `now` when the document has none. */
-export function readDocument(input: unknown, clock: () => number = Date.now): DocumentResult {
+export function readDocument(document: unknown, clock: () => number = Date.now): DocumentResult {
   const issues: ValidationIssue[] = [];
-  if (!isObject(input)) return { ok: false, issues: [{ path: '', message: 'expected a JSON object with schema, timezone, now, contacts and condition' }] };
-  for (const k of Object.keys(input)) {
+  if (!isObject(document)) return { ok: false, issues: [{ path: '', message: 'expected a JSON object with schema, timezone, now, contacts and condition' }] };
+  for (const k of Object.keys(document)) {
     if (!TOP_KEYS.has(k)) issues.push({ path: k, message: `unknown field "${k}"; a document has schema, timezone, now, contacts, condition` });
   }
+  // An optional field given as null is taken as not given.
+  const input = Object.fromEntries(Object.entries(document).filter(([k, v]) => v !== null || k === 'condition'));
 
   const schema = readSchema(input.schema, issues);
 
