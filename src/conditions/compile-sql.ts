@@ -11,7 +11,7 @@ import { dateInterval } from './date-interval.js';
 import { OPERATORS } from './operators.js';
 import { SQL_DIALECTS } from './sql-dialect.js';
 import type { SqlDialect, SqlFragment } from './sql-dialect.js';
-import { LIST_VALUES_TABLE, SLOT_COLUMN } from './sql-layout.js';
+import { LIST_VALUES_TABLE, MEMBERS_TABLE, SLOT_COLUMN } from './sql-layout.js';
 import type { AttributeStorage, SqlColumnLayout, SqlDialectName } from './sql-layout.js';
 import type { AttributeType, Condition, ConditionKind, RuleNode } from './types.js';
 
@@ -78,8 +78,8 @@ function compilePositive(rule: RuleNode, s: State): SqlFragment {
   const storage = s.ctx.columns.storage.get(rule.attr);
   if (!storage) throw new Error(`compileSql: attribute "${rule.attr}" has no storage in the column layout`);
   if (rule.type === 'list') {
-    if (storage.kind !== 'list') throw new Error(`compileSql: list attribute "${rule.attr}" is stored as ${describeStorage(storage)}`);
-    return compileList(rule, s);
+    if (storage.kind === 'column') throw new Error(`compileSql: list attribute "${rule.attr}" is stored as ${describeStorage(storage)}`);
+    return compileList(rule, s, storage.kind);
   }
   if (storage.kind !== 'column') throw new Error(`compileSql: ${rule.type} attribute "${rule.attr}" is stored as ${describeStorage(storage)}`);
   const column = slotRef(rule, storage.column, s);
@@ -155,19 +155,26 @@ function comparison(rule: RuleNode): SqlFragment {
   return COMPARISONS[rule.op] ?? unsupported(rule);
 }
 
-/** List rules: membership of rows in `contact_list_values` (one row per distinct folded element). */
-function compileList(rule: RuleNode, { ctx, d, alias }: State): SqlFragment {
+/**
+ * List rules: rows in `contact_list_values` (one per distinct folded element), or for `segments`
+ * rows in `segment_members` (one per segment the contact belongs to; segment ids are lower-case,
+ * so the folded operand is the id).
+ */
+function compileList(rule: RuleNode, { ctx, d, alias }: State, kind: 'list' | 'membership'): SqlFragment {
   const pk = sql.ref(`${alias}.pk`);
   const lv = (column: string) => sql.ref(`${LIST_ALIAS}.${column}`);
-  const rows = sql`${sql.table(LIST_VALUES_TABLE)} AS ${sql.id(LIST_ALIAS)} WHERE ${lv('workspace_id')} = ${d.text(ctx.workspaceId)} AND ${lv('attr')} = ${d.text(rule.attr)}`;
+  const rows = kind === 'list'
+    ? sql`${sql.table(LIST_VALUES_TABLE)} AS ${sql.id(LIST_ALIAS)} WHERE ${lv('workspace_id')} = ${d.text(ctx.workspaceId)} AND ${lv('attr')} = ${d.text(rule.attr)}`
+    : sql`${sql.table(MEMBERS_TABLE)} AS ${sql.id(LIST_ALIAS)} WHERE ${lv('workspace_id')} = ${d.text(ctx.workspaceId)}`;
+  const value = kind === 'list' ? 'value' : 'segment_id';
   const { operand } = rule;
   // `pk IN (...)` is two-valued: pk is never NULL, and neither is contact_pk.
   if (rule.op === 'is_empty') return sql`(NOT EXISTS (SELECT 1 FROM ${rows} AND ${lv('contact_pk')} = ${pk}))`;
   if (rule.op === 'contains' && operand.shape === 'text') {
-    return sql`(${pk} IN (SELECT ${lv('contact_pk')} FROM ${rows} AND ${lv('value')} = ${d.text(operand.folded)}))`;
+    return sql`(${pk} IN (SELECT ${lv('contact_pk')} FROM ${rows} AND ${lv(value)} = ${d.text(operand.folded)}))`;
   }
   if (rule.op === 'in' && operand.shape === 'texts') {
-    return sql`(${pk} IN (SELECT ${lv('contact_pk')} FROM ${rows} AND ${d.inTexts(lv('value'), operand.folded)}))`;
+    return sql`(${pk} IN (SELECT ${lv('contact_pk')} FROM ${rows} AND ${d.inTexts(lv(value), operand.folded)}))`;
   }
   return unsupported(rule);
 }

@@ -9,11 +9,12 @@ export type SqlDialectName = 'sqlite' | 'postgres';
  * - `column`: a typed slot column of `contacts` (`t3` folded text, `n1` number, `d2` UTC ms,
  *   `b1` 0/1); NULL is missing.
  * - `list`: one row per distinct folded element in `contact_list_values`; no row is missing.
- * A later issue adds `{ kind: 'membership' }`: `segments` read from the membership table.
+ * - `membership`: `segments`, read from the stored membership (`segment_members`).
  */
 export type AttributeStorage =
   | { readonly kind: 'column'; readonly column: string }
-  | { readonly kind: 'list' };
+  | { readonly kind: 'list' }
+  | { readonly kind: 'membership' };
 
 export interface SqlColumnLayout {
   /** Storage by attribute key. A Map, so a key such as `constructor` is never an inherited property. */
@@ -28,3 +29,6 @@ export const SLOT_COLUMN = /^[tndb][0-9]{1,2}$/;
 
 /** The table that holds list elements (created by src/db's first migration). */
 export const LIST_VALUES_TABLE = 'contact_list_values';
+
+/** The stored membership: one row per (segment, member contact). */
+export const MEMBERS_TABLE = 'segment_members';

@@ -15,6 +15,8 @@ export const SLOT_COLUMNS: readonly string[] = (Object.keys(SLOT_COUNTS) as Slot
 
 /** A bigint: pg returns int8 as a string (it may exceed 2^53), SQLite as a number. */
 export type Int8 = ColumnType<number | string, number, number>;
+/** A bigint with a default, so inserts may leave it out. */
+export type Int8Default = ColumnType<number | string, number | undefined, number>;
 
 type Upto<N extends number, Acc extends number[] = [], Out = never> =
   Acc['length'] extends N ? Out : Upto<N, [...Acc, 0], Out | [...Acc, 0]['length']>;
@@ -36,6 +38,8 @@ export type ContactsTable = SlotColumns & {
   version: Generated<number>;
   created_ms: Int8;
   updated_ms: Int8;
+  /** The earliest instant a segment's result may change for this contact with no write; null: never. */
+  next_change_ms: ColumnType<number | string | null, number | null | undefined, number | null>;
 };
 
 /** One row per distinct folded element of a list attribute; an empty list has no rows. */
@@ -46,7 +50,93 @@ export interface ContactListValuesTable {
   value: string;
 }
 
+export interface WorkspacesTable {
+  id: string;
+  name: string;
+  time_zone: string;
+  config_version: Generated<number>;
+  created_ms: Int8;
+}
+
+export interface AttributesTable {
+  workspace_id: string;
+  key: string;
+  type: string;
+  label: string | null;
+  /** JSON array (enum only). */
+  options: string | null;
+  enabled: number;
+  standard: number;
+  /** A slot column (`t3`) or 'list'. */
+  storage: string;
+  version: Generated<number>;
+  created_ms: Int8;
+}
+
+export interface SegmentsTable {
+  workspace_id: string;
+  id: string;
+  name: string;
+  name_folded: string;
+  description: string;
+  kind: 'dynamic' | 'manual';
+  /** JSON: a dynamic segment's definition; a manual segment's auto-apply rule, or null. */
+  condition: string | null;
+  version: number;
+  active_version: number;
+  /** The definition whose membership is stored (JSON); differs from `condition` while a backfill builds. */
+  active_condition: string | null;
+  status: 'building' | 'ready' | 'failed';
+  status_detail: string | null;
+  member_count: Int8;
+  created_ms: Int8;
+  updated_ms: Int8;
+}
+
+export interface SegmentMembersTable {
+  workspace_id: string;
+  segment_id: string;
+  contact_pk: Int8;
+  since_ms: Int8;
+}
+
+export interface SegmentBuildsTable {
+  job_id: Int8;
+  contact_pk: Int8;
+}
+
+export interface SegmentEventsTable {
+  seq: Generated<number | string>;
+  workspace_id: string;
+  type: 'segment.entered' | 'segment.left' | 'segment.deleted';
+  segment_id: string;
+  segment_version: number;
+  contact_id: string | null;
+  at_ms: Int8;
+}
+
+export interface SegmentJobsTable {
+  id: Generated<number | string>;
+  workspace_id: string;
+  segment_id: string;
+  version: number;
+  status: 'pending' | 'done' | 'failed' | 'cancelled';
+  cursor_pk: Int8Default;
+  processed: Int8Default;
+  total: Int8Default;
+  detail: string | null;
+  created_ms: Int8;
+  updated_ms: Int8;
+}
+
 export interface Tables {
   contacts: ContactsTable;
   contact_list_values: ContactListValuesTable;
+  workspaces: WorkspacesTable;
+  attributes: AttributesTable;
+  segments: SegmentsTable;
+  segment_members: SegmentMembersTable;
+  segment_builds: SegmentBuildsTable;
+  segment_events: SegmentEventsTable;
+  segment_jobs: SegmentJobsTable;
 }

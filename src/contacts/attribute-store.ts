@@ -1,0 +1,123 @@
+// The attribute schema of a workspace: the standard attributes plus custom ones, each given a
+// storage slot once and keeping it. Adding an attribute writes a row, never DDL.
+import { RESERVED_KEYS, SEGMENTS_FIELD, STANDARD_ATTRIBUTES, isStandardAttribute, validateAttributeDef } from '../conditions/schema.js';
+import { SLOT_COLUMN } from '../conditions/sql-layout.js';
+import type { AttributeStorage } from '../conditions/sql-layout.js';
+import type { AttributeDef, AttributeType, Schema, ValidationIssue } from '../conditions/types.js';
+import { SLOT_COUNTS } from '../db/tables.js';
+import type { SlotLetter } from '../db/tables.js';
+import type { Tx } from '../db/write-transaction.js';
+import { dialectOf } from '../db/write-transaction.js';
+import { sql } from 'kysely';
+import { Conflict, InvalidInput, NotFound } from '../errors.js';
+import { assignColumns, TooManyAttributes } from './contact-columns.js';
+import type { ColumnLayout } from './contact-columns.js';
+
+const LETTER: Readonly<Record<Exclude<AttributeType, 'list'>, SlotLetter>> = { text: 't', enum: 't', number: 'n', date: 'd', boolean: 'b' };
+
+/** The standard attributes' storage is fixed (email is t1, external_id t5): upserts look them up by index. */
+const STANDARD_STORAGE = assignColumns(STANDARD_ATTRIBUTES).storage;
+export const EMAIL_COLUMN = 't1';
+export const EXTERNAL_ID_COLUMN = 't5';
+
+export interface WorkspaceSchema {
+  /** Standard attributes first, then custom ones in the order they were created. */
+  readonly schema: Schema;
+  /** Where each attribute lives; `segments` is the membership table. */
+  readonly columns: ColumnLayout;
+}
+
+export async function seedStandardAttributes(tx: Tx, workspaceId: string, now: number): Promise<void> {
+  await tx.insertInto('attributes').values(STANDARD_ATTRIBUTES.map((a) => ({
+    workspace_id: workspaceId, key: a.key, type: a.type, label: a.label ?? null,
+    options: a.options ? JSON.stringify(a.options) : null, enabled: 1, standard: 1,
+    storage: storageText(STANDARD_STORAGE.get(a.key)!), created_ms: now,
+  }))).execute();
+}
+
+function storageText(storage: AttributeStorage): string {
+  return storage.kind === 'column' ? storage.column : 'list';
+}
+
+export async function loadSchema(db: Tx, workspaceId: string): Promise<WorkspaceSchema> {
+  const rows = await db.selectFrom('attributes').selectAll().where('workspace_id', '=', workspaceId)
+    .orderBy('standard', 'desc').orderBy('created_ms').orderBy('key').execute();
+  const schema: AttributeDef[] = rows.map((r) => ({
+    key: r.key, type: r.type as AttributeType,
+    ...(r.options !== null ? { options: JSON.parse(r.options) as string[] } : {}),
+    ...(r.label !== null ? { label: r.label } : {}),
+    enabled: r.enabled === 1,
+  }));
+  const storage = new Map<string, AttributeStorage>();
+  for (const r of rows) {
+    if (r.storage !== 'list' && !SLOT_COLUMN.test(r.storage)) throw new Error(`attribute "${r.key}" has a corrupt storage ${JSON.stringify(r.storage)}`);
+    storage.set(r.key, r.storage === 'list' ? { kind: 'list' } : { kind: 'column', column: r.storage });
+  }
+  storage.set(SEGMENTS_FIELD, { kind: 'membership' });
+  return { schema, columns: { attributes: [...schema, { key: SEGMENTS_FIELD, type: 'list' }], storage } };
+}
+
+export async function createAttribute(tx: Tx, workspaceId: string, input: unknown, now = Date.now()): Promise<AttributeDef> {
+  const issues: ValidationIssue[] = [];
+  const def = validateAttributeDef(input, '', issues);
+  if (!def) throw new InvalidInput('invalid attribute', issues.map((i) => ({ ...i, path: i.path.replace(/^\./, '') })));
+  if (RESERVED_KEYS.has(def.key)) throw new InvalidInput('invalid attribute', [{ path: 'key', message: `"${def.key}" is reserved` }]);
+  const { schema, columns } = await loadSchema(tx, workspaceId);
+  if (schema.some((a) => a.key === def.key)) {
+    throw new Conflict('attribute_exists', `attribute "${def.key}" already exists${isStandardAttribute(def.key) ? ' (a standard attribute)' : ''}`);
+  }
+  const storage = def.type === 'list' ? 'list' : freeSlot(columns, def);
+  await tx.insertInto('attributes').values({
+    workspace_id: workspaceId, key: def.key, type: def.type, label: def.label ?? null,
+    options: def.options ? JSON.stringify(def.options) : null, enabled: def.enabled === false ? 0 : 1, standard: 0,
+    storage, created_ms: now,
+  }).execute();
+  return def;
+}
+
+function freeSlot(columns: ColumnLayout, def: AttributeDef): string {
+  const letter = LETTER[def.type as Exclude<AttributeType, 'list'>];
+  const taken = new Set([...columns.storage.values()].flatMap((s) => (s.kind === 'column' ? [s.column] : [])));
+  for (let i = 1; i <= SLOT_COUNTS[letter]; i++) if (!taken.has(`${letter}${i}`)) return `${letter}${i}`;
+  throw new TooManyAttributes(def.key, def.type, SLOT_COUNTS[letter]);
+}
+
+/** Label, enum options and enabled may change; key and type never do. */
+export async function updateAttribute(tx: Tx, workspaceId: string, key: string, patch: { label?: string; options?: string[]; enabled?: boolean }): Promise<AttributeDef> {
+  const { schema } = await loadSchema(tx, workspaceId);
+  const current = schema.find((a) => a.key === key);
+  if (!current) throw new NotFound('attribute', key);
+  const issues: ValidationIssue[] = [];
+  const next = validateAttributeDef({ ...current, ...patch }, '', issues);
+  if (!next) throw new InvalidInput('invalid attribute', issues.map((i) => ({ ...i, path: i.path.replace(/^\./, '') })));
+  await tx.updateTable('attributes').set({
+    label: next.label ?? null, options: next.options ? JSON.stringify(next.options) : null, enabled: next.enabled === false ? 0 : 1,
+    version: (eb) => eb('version', '+', 1),
+  }).where('workspace_id', '=', workspaceId).where('key', '=', key).execute();
+  return next;
+}
+
+/**
+ * Deleting an attribute that a definition uses is refused, naming the definitions. Otherwise its
+ * values are cleared from every contact, so the slot can be given to another attribute.
+ */
+export async function deleteAttribute(tx: Tx, workspaceId: string, key: string, usedBy: (key: string) => Promise<string[]>): Promise<void> {
+  const { columns } = await loadSchema(tx, workspaceId);
+  const storage = columns.storage.get(key);
+  if (!storage || key === SEGMENTS_FIELD) throw new NotFound('attribute', key);
+  if (isStandardAttribute(key)) throw new Conflict('attribute_standard', `"${key}" is a standard attribute: it can be disabled, not deleted`);
+  const users = await usedBy(key);
+  if (users.length > 0) throw new Conflict('attribute_in_use', `attribute "${key}" is used by ${users.join(', ')}`);
+  if (storage.kind === 'column') {
+    if (!SLOT_COLUMN.test(storage.column)) throw new Error(`corrupt storage for "${key}"`);
+    await tx.updateTable('contacts').set({ [storage.column]: null } as never).where('workspace_id', '=', workspaceId).execute();
+  } else {
+    await tx.deleteFrom('contact_list_values').where('workspace_id', '=', workspaceId).where('attr', '=', key).execute();
+  }
+  // The raw values as written go too, so a contact read back never shows a deleted attribute.
+  const path = `$.${key}`; // key matches ^[a-z][a-z0-9_]*$ and is bound, never spliced
+  await tx.updateTable('contacts').set({
+    attributes: dialectOf(tx) === 'postgres' ? sql<string>`(attributes::jsonb - ${key}::text)::text` : sql<string>`json_remove(attributes, ${path})`,
+  }).where('workspace_id', '=', workspaceId).execute();
+  await tx.deleteFrom('attributes').where('workspace_id', '=', workspaceId).where('key', '=', key).execute();
+}

@@ -1,0 +1,156 @@
+// Backfill: a new or edited dynamic definition is evaluated over every contact in batches (each
+// its own short transaction, so writers are never kept waiting), into segment_builds. When the
+// scan is complete, one transaction replaces the stored membership with the built one, emitting
+// events for the net changes only; segments built on this one are then rebuilt in turn.
+import { prepareContact } from '../conditions/contact-values.js';
+import type { StoredValues } from '../conditions/contact-values.js';
+import type { Database } from '../db/database.js';
+import { dialectOf, writeTransaction } from '../db/write-transaction.js';
+import type { Tx } from '../db/write-transaction.js';
+import { bumpConfigVersion } from '../workspaces/workspace-store.js';
+import { dependentsOf } from './dependencies.js';
+import type { WorkspaceStates } from './workspace-state.js';
+
+export interface BackfillProgress {
+  readonly segmentId: string;
+  readonly processed: number;
+  readonly total: number;
+  readonly done: boolean;
+}
+
+export interface BackfillOptions {
+  readonly batchSize?: number;
+  readonly clock?: () => number;
+  readonly onProgress?: (p: BackfillProgress) => void;
+}
+
+/** Runs pending backfill jobs (oldest first) until none is left. Returns how many completed. */
+export async function runBackfills(database: Database, states: WorkspaceStates, options: BackfillOptions = {}): Promise<number> {
+  let completed = 0;
+  for (;;) {
+    const job = await database.db.selectFrom('segment_jobs').select(['id']).where('status', '=', 'pending').orderBy('id').limit(1).executeTakeFirst();
+    if (!job) return completed;
+    while (!(await runBatch(database, states, Number(job.id), options))) { /* next batch */ }
+    completed += 1;
+  }
+}
+
+/** One batch of one job, in its own transaction. True when the job is finished (or gone). */
+export async function runBatch(database: Database, states: WorkspaceStates, jobId: number, options: BackfillOptions = {}): Promise<boolean> {
+  const batchSize = options.batchSize ?? 2_000;
+  const now = (options.clock ?? Date.now)();
+  return writeTransaction(database, async (tx) => {
+    let q = tx.selectFrom('segment_jobs').selectAll().where('id', '=', jobId);
+    if (dialectOf(tx) === 'postgres') q = q.forUpdate();
+    const job = await q.executeTakeFirst();
+    if (!job || job.status !== 'pending') return true;
+    const ws = job.workspace_id;
+    const state = await states.get(tx, ws);
+    const segment = state.byId.get(job.segment_id);
+    if (!segment?.building || segment.building.version !== job.version) {
+      await tx.updateTable('segment_jobs').set({ status: 'cancelled', updated_ms: now }).where('id', '=', jobId).execute();
+      return true;
+    }
+    try {
+      const cursor = Number(job.cursor_pk);
+      const total = Number(job.total) || Number((await tx.selectFrom('contacts').select((eb) => eb.fn.countAll().as('n')).where('workspace_id', '=', ws).executeTakeFirstOrThrow()).n);
+      const rows = await tx.selectFrom('contacts').select(['pk', 'attributes']).where('workspace_id', '=', ws).where('pk', '>', cursor)
+        .orderBy('pk').limit(batchSize).execute();
+      if (rows.length === 0) {
+        await complete(tx, states, job.id as number, ws, job.segment_id, job.version, now);
+        options.onProgress?.({ segmentId: job.segment_id, processed: Number(job.processed), total, done: true });
+        return true;
+      }
+      const pks = rows.map((r) => Number(r.pk));
+      const memberships = await membershipsOf(tx, ws, pks[0], pks[pks.length - 1]);
+      const built: number[] = [];
+      for (const row of rows) {
+        const pk = Number(row.pk);
+        const prepared = prepareContact(state.layout, JSON.parse(row.attributes) as StoredValues);
+        const others = (memberships.get(pk) ?? []).filter((id) => id !== segment.id);
+        prepared[state.segmentsSlot] = others.length === 0 ? undefined : others;
+        if (segment.building.predicate.test(prepared, now)) built.push(pk);
+        const horizon = segment.building.predicate.nextChange(prepared, now);
+        if (Number.isFinite(horizon)) {
+          await tx.updateTable('contacts').set({ next_change_ms: horizon }).where('pk', '=', pk)
+            .where((eb) => eb.or([eb('next_change_ms', 'is', null), eb('next_change_ms', '>', horizon)])).execute();
+        }
+      }
+      for (let i = 0; i < built.length; i += 500) {
+        await tx.insertInto('segment_builds').values(built.slice(i, i + 500).map((pk) => ({ job_id: job.id as number, contact_pk: pk })))
+          .onConflict((oc) => oc.doNothing()).execute();
+      }
+      const processed = Number(job.processed) + rows.length;
+      await tx.updateTable('segment_jobs').set({ cursor_pk: pks[pks.length - 1], processed, total, updated_ms: now }).where('id', '=', jobId).execute();
+      options.onProgress?.({ segmentId: job.segment_id, processed, total, done: false });
+      return false;
+    } catch (error) {
+      const detail = error instanceof Error ? error.message : String(error);
+      await tx.updateTable('segment_jobs').set({ status: 'failed', detail, updated_ms: now }).where('id', '=', jobId).execute();
+      await tx.updateTable('segments').set({ status: 'failed', status_detail: detail }).where('workspace_id', '=', ws).where('id', '=', job.segment_id).execute();
+      return true;
+    }
+  });
+}
+
+async function membershipsOf(tx: Tx, ws: string, fromPk: number, toPk: number): Promise<Map<number, string[]>> {
+  const rows = await tx.selectFrom('segment_members').select(['contact_pk', 'segment_id'])
+    .where('workspace_id', '=', ws).where('contact_pk', '>=', fromPk).where('contact_pk', '<=', toPk).execute();
+  const out = new Map<number, string[]>();
+  for (const r of rows) {
+    const pk = Number(r.contact_pk);
+    const list = out.get(pk);
+    if (list) list.push(r.segment_id); else out.set(pk, [r.segment_id]);
+  }
+  return out;
+}
+
+/** Replaces the stored membership by the built one: net changes only, one event each. */
+async function complete(tx: Tx, states: WorkspaceStates, jobId: number, ws: string, segmentId: string, version: number, now: number): Promise<void> {
+  const built = new Set((await tx.selectFrom('segment_builds').select('contact_pk').where('job_id', '=', jobId).execute()).map((r) => Number(r.contact_pk)));
+  const stored = new Set((await tx.selectFrom('segment_members').select('contact_pk').where('workspace_id', '=', ws).where('segment_id', '=', segmentId).execute()).map((r) => Number(r.contact_pk)));
+  const entered = [...built].filter((pk) => !stored.has(pk));
+  const left = [...stored].filter((pk) => !built.has(pk));
+  const ids = await contactIds(tx, [...entered, ...left]);
+  for (let i = 0; i < entered.length; i += 500) {
+    const chunk = entered.slice(i, i + 500);
+    await tx.insertInto('segment_members').values(chunk.map((pk) => ({ workspace_id: ws, segment_id: segmentId, contact_pk: pk, since_ms: now }))).execute();
+    await tx.insertInto('segment_events').values(chunk.map((pk) => ({ workspace_id: ws, type: 'segment.entered' as const, segment_id: segmentId, segment_version: version, contact_id: ids.get(pk)!, at_ms: now }))).execute();
+  }
+  for (let i = 0; i < left.length; i += 500) {
+    const chunk = left.slice(i, i + 500);
+    await tx.deleteFrom('segment_members').where('workspace_id', '=', ws).where('segment_id', '=', segmentId).where('contact_pk', 'in', chunk).execute();
+    await tx.insertInto('segment_events').values(chunk.map((pk) => ({ workspace_id: ws, type: 'segment.left' as const, segment_id: segmentId, segment_version: version, contact_id: ids.get(pk)!, at_ms: now }))).execute();
+  }
+  const condition = await tx.selectFrom('segments').select('condition').where('workspace_id', '=', ws).where('id', '=', segmentId).executeTakeFirstOrThrow();
+  await tx.updateTable('segments').set({ active_version: version, active_condition: condition.condition, status: 'ready', status_detail: null, member_count: built.size, updated_ms: now })
+    .where('workspace_id', '=', ws).where('id', '=', segmentId).execute();
+  await tx.deleteFrom('segment_builds').where('job_id', '=', jobId).execute();
+  await tx.updateTable('segment_jobs').set({ status: 'done', updated_ms: now }).where('id', '=', jobId).execute();
+  await bumpConfigVersion(tx, ws);
+  if (entered.length + left.length > 0) await rebuildDependents(tx, states, ws, segmentId, now);
+}
+
+/** Segments built on one whose membership changed follow it: each gets a fresh build of its definition. */
+async function rebuildDependents(tx: Tx, states: WorkspaceStates, ws: string, segmentId: string, now: number): Promise<void> {
+  const state = await states.get(tx, ws);
+  for (const dependent of dependentsOf(state.segments, segmentId)) {
+    if (dependent.kind !== 'dynamic') continue;
+    const row = await tx.selectFrom('segments').select(['version', 'active_version']).where('workspace_id', '=', ws).where('id', '=', dependent.id).executeTakeFirstOrThrow();
+    // A rebuild of the same definition: a new version number keeps builds and events apart.
+    const version = row.version + 1;
+    await tx.updateTable('segments').set({ version, status: 'building' }).where('workspace_id', '=', ws).where('id', '=', dependent.id).execute();
+    await tx.updateTable('segment_jobs').set({ status: 'cancelled', updated_ms: now }).where('workspace_id', '=', ws).where('segment_id', '=', dependent.id).where('status', '=', 'pending').execute();
+    await tx.insertInto('segment_jobs').values({ workspace_id: ws, segment_id: dependent.id, version, status: 'pending', created_ms: now, updated_ms: now }).execute();
+  }
+  await bumpConfigVersion(tx, ws);
+}
+
+async function contactIds(tx: Tx, pks: number[]): Promise<Map<number, string>> {
+  const out = new Map<number, string>();
+  for (let i = 0; i < pks.length; i += 500) {
+    const rows = await tx.selectFrom('contacts').select(['pk', 'id']).where('pk', 'in', pks.slice(i, i + 500)).execute();
+    for (const r of rows) out.set(Number(r.pk), r.id);
+  }
+  return out;
+}

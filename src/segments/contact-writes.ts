@@ -1,0 +1,111 @@
+// The path of one write: coerce to the schema, merge with the stored contact, write the row, and
+// in the same transaction bring every segment's membership, events and counts up to date.
+import type { StoredValue, StoredValues } from '../conditions/contact-values.js';
+import { unstorableText } from '../conditions/fold.js';
+import { SEGMENTS_FIELD } from '../conditions/schema.js';
+import type { Schema, ValidationIssue } from '../conditions/types.js';
+import { coerceValue } from '../contacts/coerce.js';
+import { deleteContactRow, findContact, insertContact, newContactId, readContact, updateContact } from '../contacts/contact-store.js';
+import type { StoredContact } from '../contacts/contact-store.js';
+import type { ContactSink, RowOutcome } from '../contacts/import/contact-sink.js';
+import type { Database } from '../db/database.js';
+import { writeTransaction } from '../db/write-transaction.js';
+import type { Tx } from '../db/write-transaction.js';
+import { InvalidInput, NotFound } from '../errors.js';
+import { storedMembership, updateMembership, writeDiff } from './membership-writer.js';
+import type { WorkspaceState, WorkspaceStates } from './workspace-state.js';
+
+export type Clock = () => number;
+
+export class ContactWrites implements ContactSink {
+  constructor(private readonly database: Database, private readonly states: WorkspaceStates, private readonly clock: Clock = Date.now) {}
+
+  async schema(workspaceId: string): Promise<Schema> {
+    return (await this.states.get(this.database.db, workspaceId)).schema;
+  }
+
+  /** Writes rows in one transaction; a row that does not fit is reported and writes nothing. */
+  async writeBatch(workspaceId: string, rows: ReadonlyArray<Readonly<Record<string, unknown>>>): Promise<RowOutcome[]> {
+    return writeTransaction(this.database, async (tx) => {
+      const state = await this.states.get(tx, workspaceId);
+      const now = this.clock();
+      const outcomes: RowOutcome[] = [];
+      for (const row of rows) outcomes.push(await writeRow(tx, state, row, now));
+      return outcomes;
+    });
+  }
+
+  /** One contact: created or updated (merged), or an `InvalidInput` naming each bad field. */
+  async upsert(workspaceId: string, row: Readonly<Record<string, unknown>>): Promise<{ status: 'created' | 'updated' | 'unchanged'; id: string }> {
+    const [outcome] = await this.writeBatch(workspaceId, [row]);
+    if (outcome.status === 'rejected') throw new InvalidInput('invalid contact', outcome.errors);
+    return outcome;
+  }
+
+  /** Deletes a contact; it leaves every segment it was in (an event each). */
+  async delete(workspaceId: string, id: string): Promise<void> {
+    await writeTransaction(this.database, async (tx) => {
+      const state = await this.states.get(tx, workspaceId);
+      const contact = await findContact(tx, workspaceId, { id });
+      if (!contact) throw new NotFound('contact', id);
+      const current = await storedMembership(tx, workspaceId, contact.pk);
+      await writeDiff(tx, state, contact, [], [...current.keys()], this.clock());
+      await deleteContactRow(tx, contact.pk);
+    });
+  }
+
+  async get(workspaceId: string, id: string): Promise<(StoredContact & { segments: { id: string; since: number }[] }) | null> {
+    const contact = await readContact(this.database.db, workspaceId, id);
+    if (!contact) return null;
+    const members = await storedMembership(this.database.db, workspaceId, contact.pk);
+    return { ...contact, segments: [...members].map(([sid, since]) => ({ id: sid, since })).sort((a, b) => (a.id < b.id ? -1 : 1)) };
+  }
+}
+
+const MAX_ID_LENGTH = 255;
+
+async function writeRow(tx: Tx, state: WorkspaceState, row: Readonly<Record<string, unknown>>, now: number): Promise<RowOutcome> {
+  const errors: ValidationIssue[] = [];
+  const changes: Record<string, StoredValue | null> = {};
+  const defs = new Map(state.schema.map((a) => [a.key, a]));
+  let id: string | undefined;
+  for (const [key, raw] of Object.entries(row)) {
+    if (key === 'id') {
+      if (raw === undefined || raw === null || raw === '') continue;
+      if (typeof raw !== 'string' || raw.length > MAX_ID_LENGTH || unstorableText(raw) || raw.trim() !== raw) {
+        errors.push({ path: 'id', message: `expected a text id of 1 to ${MAX_ID_LENGTH} characters without surrounding white space` });
+      } else id = raw;
+      continue;
+    }
+    if (key === SEGMENTS_FIELD) { errors.push({ path: key, message: 'segments is computed from the definitions and cannot be written' }); continue; }
+    const def = defs.get(key);
+    if (!def) { errors.push({ path: key, message: `unknown attribute "${key}"` }); continue; }
+    if (raw === undefined) continue;
+    const coerced = coerceValue(def, raw, state.timeZone);
+    if (!coerced.ok) errors.push({ path: key, message: coerced.message });
+    else changes[key] = coerced.value;
+  }
+  if (errors.length > 0) return { status: 'rejected', errors };
+
+  const lookupText = (key: string) => (typeof changes[key] === 'string' && (changes[key] as string).trim() !== '' ? (changes[key] as string) : undefined);
+  const existing = id !== undefined
+    ? await findContact(tx, state.workspaceId, { id })
+    : (await findContact(tx, state.workspaceId, { externalId: lookupText('external_id') })) ?? (await findContact(tx, state.workspaceId, { email: lookupText('email') }));
+
+  const merged: Record<string, StoredValue> = existing ? { ...(existing.values as Record<string, StoredValue>) } : {};
+  for (const [key, value] of Object.entries(changes)) {
+    if (value === null) delete merged[key]; else merged[key] = value;
+  }
+  if (existing && sameValues(existing.values, merged)) return { status: 'unchanged', id: existing.id };
+  const written = existing
+    ? await updateContact(tx, state.columns, state.workspaceId, existing, merged, now)
+    : await insertContact(tx, state.columns, state.workspaceId, id ?? newContactId(), merged, now);
+  await updateMembership(tx, state, written, merged, now);
+  return { status: existing ? 'updated' : 'created', id: written.id };
+}
+
+function sameValues(a: StoredValues, b: StoredValues): boolean {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  for (const k of keys) if (JSON.stringify(a[k]) !== JSON.stringify(b[k])) return false;
+  return true;
+}

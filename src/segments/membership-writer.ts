@@ -1,0 +1,129 @@
+// The write path's membership step, inside the writer's transaction: evaluate every dynamic
+// segment for one contact (dependencies first), diff against the stored membership, write the
+// changes, one event per change, the counts, and the instant the result may next change with time.
+import { prepareContact } from '../conditions/contact-values.js';
+import type { PreparedContact, StoredValues } from '../conditions/contact-values.js';
+import { sql } from 'kysely';
+import type { Tx } from '../db/write-transaction.js';
+import { dialectOf } from '../db/write-transaction.js';
+import type { CompiledSegment, WorkspaceState } from './workspace-state.js';
+
+export interface ContactRef {
+  readonly pk: number;
+  readonly id: string;
+}
+
+export interface MembershipDiff {
+  readonly entered: readonly string[];
+  readonly left: readonly string[];
+}
+
+/** Stored membership of one contact: segment id → since. */
+export async function storedMembership(tx: Tx, workspaceId: string, contactPk: number): Promise<Map<string, number>> {
+  const rows = await tx.selectFrom('segment_members').select(['segment_id', 'since_ms'])
+    .where('workspace_id', '=', workspaceId).where('contact_pk', '=', contactPk).execute();
+  return new Map(rows.map((r) => [r.segment_id, Number(r.since_ms)]));
+}
+
+/**
+ * Re-evaluates the contact's dynamic segments at `now`; manual membership is kept as stored.
+ * Returns what changed. `stored` is the contact's values as they are after the write.
+ */
+export async function updateMembership(tx: Tx, state: WorkspaceState, contact: ContactRef, stored: StoredValues, now: number): Promise<MembershipDiff> {
+  const current = await storedMembership(tx, state.workspaceId, contact.pk);
+  const prepared = prepareContact(state.layout, stored);
+  const { members, nextChange } = evaluateSegments(state, prepared, (s) => current.has(s.id), now);
+
+  const entered: string[] = [], left: string[] = [];
+  for (const s of state.segments) {
+    if (s.kind !== 'dynamic' || s.active === null) continue;
+    const was = current.has(s.id), is = members.has(s.id);
+    if (is && !was) entered.push(s.id);
+    else if (was && !is) left.push(s.id);
+  }
+  await writeDiff(tx, state, contact, entered, left, now);
+  await tx.updateTable('contacts').set({ next_change_ms: Number.isFinite(nextChange) ? nextChange : null })
+    .where('pk', '=', contact.pk).execute();
+  await stageBuilds(tx, state, contact.pk, prepared, members, now);
+  return { entered, left };
+}
+
+/**
+ * Membership of one prepared contact, segment by segment in dependency order: a dynamic segment
+ * by its active predicate (reading the memberships decided before it), a manual one as stored.
+ * Also the earliest instant any of the results may change with time.
+ */
+export function evaluateSegments(state: WorkspaceState, prepared: PreparedContact, isStoredMember: (s: CompiledSegment) => boolean, now: number) {
+  const members = new Set<string>();
+  let nextChange = Infinity;
+  for (const s of state.segments) {
+    prepared[state.segmentsSlot] = members.size === 0 ? undefined : [...members];
+    if (s.kind === 'manual' || s.active === null) {
+      // Manual, or dynamic and not built yet: its membership is what is stored.
+      if (isStoredMember(s)) members.add(s.id);
+      continue;
+    }
+    if (s.active.test(prepared, now)) members.add(s.id);
+    const h = s.active.nextChange(prepared, now);
+    if (h < nextChange) nextChange = h;
+    if (s.building) {
+      const b = s.building.predicate.nextChange(prepared, now);
+      if (b < nextChange) nextChange = b;
+    }
+  }
+  prepared[state.segmentsSlot] = members.size === 0 ? undefined : [...members];
+  return { members, nextChange };
+}
+
+/** Writes entered/left changes: member rows, one event each, and the counts. */
+export async function writeDiff(tx: Tx, state: WorkspaceState, contact: ContactRef, entered: readonly string[], left: readonly string[], now: number): Promise<void> {
+  if (entered.length === 0 && left.length === 0) return;
+  const ws = state.workspaceId;
+  if (entered.length > 0) {
+    await tx.insertInto('segment_members').values(entered.map((id) => ({ workspace_id: ws, segment_id: id, contact_pk: contact.pk, since_ms: now }))).execute();
+  }
+  if (left.length > 0) {
+    await tx.deleteFrom('segment_members').where('workspace_id', '=', ws).where('contact_pk', '=', contact.pk).where('segment_id', 'in', left).execute();
+  }
+  const version = (id: string) => state.byId.get(id)?.activeVersion ?? 0;
+  await tx.insertInto('segment_events').values([
+    ...entered.map((id) => ({ workspace_id: ws, type: 'segment.entered' as const, segment_id: id, segment_version: version(id), contact_id: contact.id, at_ms: now })),
+    ...left.map((id) => ({ workspace_id: ws, type: 'segment.left' as const, segment_id: id, segment_version: version(id), contact_id: contact.id, at_ms: now })),
+  ]).execute();
+  // Counts in a fixed order, so concurrent writers on PostgreSQL lock segment rows alike (no deadlock).
+  const deltas = [...entered.map((id) => [id, 1] as const), ...left.map((id) => [id, -1] as const)].sort(([a], [b]) => (a < b ? -1 : 1));
+  for (const [id, delta] of deltas) {
+    await tx.updateTable('segments').set({ member_count: sql<number>`member_count + ${delta}` })
+      .where('workspace_id', '=', ws).where('id', '=', id).execute();
+  }
+}
+
+/**
+ * A segment being rebuilt keeps its next membership in segment_builds. Contacts the backfill has
+ * already passed are kept current there by each write; the ones ahead of it it will read itself.
+ */
+async function stageBuilds(tx: Tx, state: WorkspaceState, pk: number, prepared: PreparedContact, members: ReadonlySet<string>, now: number): Promise<void> {
+  const building = state.segments.filter((s) => s.building !== null);
+  if (building.length === 0) return;
+  let jobs = tx.selectFrom('segment_jobs').select(['id', 'segment_id', 'cursor_pk'])
+    .where('workspace_id', '=', state.workspaceId).where('status', '=', 'pending')
+    .where('segment_id', 'in', building.map((s) => s.id));
+  // A backfill batch locks its job row; reading it FOR SHARE orders this write before or after the batch.
+  if (dialectOf(tx) === 'postgres') jobs = jobs.forShare();
+  for (const job of await jobs.execute()) {
+    if (pk > Number(job.cursor_pk)) continue;
+    const s = state.byId.get(job.segment_id)!;
+    prepared[state.segmentsSlot] = otherMembers(members, s.id);
+    const is = s.building!.predicate.test(prepared, now);
+    if (is) {
+      await tx.insertInto('segment_builds').values({ job_id: job.id as number, contact_pk: pk }).onConflict((oc) => oc.doNothing()).execute();
+    } else {
+      await tx.deleteFrom('segment_builds').where('job_id', '=', job.id as number).where('contact_pk', '=', pk).execute();
+    }
+  }
+}
+
+function otherMembers(members: ReadonlySet<string>, except: string): string[] | undefined {
+  const ids = [...members].filter((id) => id !== except);
+  return ids.length === 0 ? undefined : ids;
+}

@@ -1,0 +1,184 @@
+// Segment definitions: create, edit, delete. A dynamic definition is validated against the schema,
+// refused if it would close a dependency cycle, and then built by a backfill job; until that job
+// completes, the previous membership stays the one readers see.
+import { randomBytes } from 'node:crypto';
+import { fold } from '../conditions/fold.js';
+import type { Condition } from '../conditions/types.js';
+import { attributesUsed, validate } from '../conditions/validate.js';
+import type { Tx } from '../db/write-transaction.js';
+import { Conflict, InvalidInput, NotFound } from '../errors.js';
+import { bumpConfigVersion } from '../workspaces/workspace-store.js';
+import { dependenciesOf, findCycle } from './dependencies.js';
+import { storedCondition } from './workspace-state.js';
+import { loadSchema } from '../contacts/attribute-store.js';
+
+export interface SegmentInput {
+  readonly name?: unknown;
+  readonly description?: unknown;
+  readonly kind?: unknown;
+  /** Dynamic: the definition. Manual: the optional auto-apply rule. */
+  readonly condition?: unknown;
+}
+
+export interface Segment {
+  readonly id: string;
+  readonly name: string;
+  readonly description: string;
+  readonly kind: 'dynamic' | 'manual';
+  readonly condition: unknown;
+  readonly version: number;
+  readonly activeVersion: number;
+  readonly status: 'building' | 'ready' | 'failed';
+  readonly statusDetail: string | null;
+  readonly memberCount: number;
+}
+
+const MAX_NAME = 200;
+
+export function newSegmentId(): string {
+  return `seg_${randomBytes(8).toString('hex')}`;
+}
+
+type SegmentRow = { id: string; name: string; description: string; kind: 'dynamic' | 'manual'; condition: string | null; version: number; active_version: number; status: 'building' | 'ready' | 'failed'; status_detail: string | null; member_count: number | string };
+const toSegment = (r: SegmentRow): Segment => ({
+  id: r.id, name: r.name, description: r.description, kind: r.kind, condition: r.condition === null ? null : JSON.parse(r.condition),
+  version: r.version, activeVersion: r.active_version, status: r.status, statusDetail: r.status_detail, memberCount: Number(r.member_count),
+});
+const SEGMENT_COLUMNS = ['id', 'name', 'description', 'kind', 'condition', 'version', 'active_version', 'status', 'status_detail', 'member_count'] as const;
+
+export async function listSegments(db: Tx, workspaceId: string): Promise<Segment[]> {
+  return (await db.selectFrom('segments').select(SEGMENT_COLUMNS).where('workspace_id', '=', workspaceId).orderBy('name_folded').execute()).map(toSegment);
+}
+
+export async function getSegment(db: Tx, workspaceId: string, id: string): Promise<Segment> {
+  const row = await db.selectFrom('segments').select(SEGMENT_COLUMNS).where('workspace_id', '=', workspaceId).where('id', '=', id).executeTakeFirst();
+  if (!row) throw new NotFound('segment', id);
+  return toSegment(row);
+}
+
+interface Checked { name: string; description: string; kind: 'dynamic' | 'manual'; condition: Condition | null; json: string | null }
+
+async function check(tx: Tx, workspaceId: string, input: SegmentInput, previous: { id: string; kind: 'dynamic' | 'manual'; condition: string | null } | null): Promise<Checked> {
+  const issues: { path: string; message: string }[] = [];
+  const name = input.name === undefined && previous ? undefined : input.name;
+  if (name !== undefined && (typeof name !== 'string' || name.trim() === '' || name.length > MAX_NAME)) {
+    issues.push({ path: 'name', message: `expected a non-blank text of at most ${MAX_NAME} characters` });
+  }
+  if (input.description !== undefined && typeof input.description !== 'string') issues.push({ path: 'description', message: 'expected a text' });
+  const kind = (input.kind ?? previous?.kind ?? 'dynamic') as 'dynamic' | 'manual';
+  if (kind !== 'dynamic' && kind !== 'manual') issues.push({ path: 'kind', message: 'expected "dynamic" or "manual"' });
+  if (previous && kind !== previous.kind) issues.push({ path: 'kind', message: 'a segment keeps its kind' });
+
+  const { schema } = await loadSchema(tx, workspaceId);
+  const known = new Set((await tx.selectFrom('segments').select('id').where('workspace_id', '=', workspaceId).execute()).map((r) => r.id));
+  let condition: Condition | null = null;
+  const json = input.condition !== undefined ? input.condition : previous?.condition ? JSON.parse(previous.condition) : undefined;
+  if (json === undefined || json === null) {
+    if (kind === 'dynamic') issues.push({ path: 'condition', message: 'a dynamic segment needs a condition' });
+  } else {
+    const previousCondition = previous?.condition ? storedCondition(schema, previous.condition, known) : null;
+    const result = validate(schema, json, {
+      segments: 'segment', isKnownSegment: (id) => known.has(id),
+      previouslyUsed: previousCondition ? attributesUsed(previousCondition) : new Set(),
+    });
+    if (result.ok) condition = result.condition;
+    else for (const i of result.issues) issues.push({ path: i.path ? `condition.${i.path}` : 'condition', message: i.message });
+  }
+  if (issues.length > 0) throw new InvalidInput('invalid segment', issues);
+  return {
+    name: (name as string | undefined) ?? '', description: (input.description as string | undefined) ?? '', kind, condition,
+    json: condition === null ? null : JSON.stringify(json),
+  };
+}
+
+async function refuseCycle(tx: Tx, workspaceId: string, id: string, condition: Condition | null): Promise<void> {
+  if (!condition) return;
+  const deps = dependenciesOf(condition);
+  if (deps.length === 0) return;
+  const rows = await tx.selectFrom('segments').select(['id', 'name', 'condition', 'kind']).where('workspace_id', '=', workspaceId).execute();
+  const { schema } = await loadSchema(tx, workspaceId);
+  const known = new Set(rows.map((r) => r.id));
+  const nodes = rows.filter((r) => r.kind === 'dynamic' && r.condition !== null)
+    .map((r) => ({ id: r.id, dependsOn: dependenciesOf(storedCondition(schema, r.condition!, known)) }));
+  const cycle = findCycle(nodes, id, deps);
+  if (cycle) {
+    const names = new Map(rows.map((r) => [r.id, r.name]));
+    throw new Conflict('segment_cycle', `the definition would make a cycle: ${cycle.map((s) => `"${names.get(s) ?? '(this segment)'}" (${s})`).join(' → ')}`);
+  }
+}
+
+async function refuseTakenName(tx: Tx, workspaceId: string, name: string, except: string | null): Promise<void> {
+  let q = tx.selectFrom('segments').select('id').where('workspace_id', '=', workspaceId).where('name_folded', '=', fold(name.trim()));
+  if (except) q = q.where('id', '!=', except);
+  if (await q.executeTakeFirst()) throw new Conflict('segment_name_taken', `a segment named "${name.trim()}" already exists`);
+}
+
+async function enqueueBuild(tx: Tx, workspaceId: string, segmentId: string, version: number, now: number): Promise<void> {
+  await tx.updateTable('segment_jobs').set({ status: 'cancelled', updated_ms: now })
+    .where('workspace_id', '=', workspaceId).where('segment_id', '=', segmentId).where('status', '=', 'pending').execute();
+  await tx.insertInto('segment_jobs').values({ workspace_id: workspaceId, segment_id: segmentId, version, status: 'pending', created_ms: now, updated_ms: now }).execute();
+}
+
+export async function createSegment(tx: Tx, workspaceId: string, input: SegmentInput, now = Date.now()): Promise<Segment> {
+  const c = await check(tx, workspaceId, input, null);
+  await refuseTakenName(tx, workspaceId, c.name, null);
+  const id = newSegmentId();
+  await refuseCycle(tx, workspaceId, id, c.kind === 'dynamic' ? c.condition : null);
+  await tx.insertInto('segments').values({
+    workspace_id: workspaceId, id, name: c.name.trim(), name_folded: fold(c.name.trim()), description: c.description, kind: c.kind,
+    condition: c.json, version: 1, active_version: c.kind === 'manual' ? 1 : 0, active_condition: null,
+    status: c.kind === 'manual' ? 'ready' : 'building', status_detail: null, member_count: 0, created_ms: now, updated_ms: now,
+  }).execute();
+  if (c.kind === 'dynamic') await enqueueBuild(tx, workspaceId, id, 1, now);
+  await bumpConfigVersion(tx, workspaceId);
+  return getSegment(tx, workspaceId, id);
+}
+
+/** `ifVersion`: the version the editor read; a stale one is refused and changes nothing. */
+export async function updateSegment(tx: Tx, workspaceId: string, id: string, input: SegmentInput, options: { ifVersion?: number; now?: number } = {}): Promise<Segment> {
+  const now = options.now ?? Date.now();
+  const row = await tx.selectFrom('segments').selectAll().where('workspace_id', '=', workspaceId).where('id', '=', id).executeTakeFirst();
+  if (!row) throw new NotFound('segment', id);
+  if (options.ifVersion !== undefined && options.ifVersion !== row.version) {
+    throw new Conflict('segment_version_mismatch', `segment ${id} is at version ${row.version}, not ${options.ifVersion}: reload and edit again`);
+  }
+  const c = await check(tx, workspaceId, input, { id, kind: row.kind, condition: row.condition });
+  const name = c.name.trim() === '' ? row.name : c.name.trim();
+  await refuseTakenName(tx, workspaceId, name, id);
+  const conditionChanged = c.json !== row.condition;
+  if (conditionChanged && c.kind === 'dynamic') await refuseCycle(tx, workspaceId, id, c.condition);
+  const version = conditionChanged ? row.version + 1 : row.version;
+  await tx.updateTable('segments').set({
+    name, name_folded: fold(name), description: input.description !== undefined ? c.description : row.description,
+    condition: c.json, version, updated_ms: now,
+    ...(conditionChanged && c.kind === 'dynamic' ? { status: 'building' as const, status_detail: null } : {}),
+    ...(conditionChanged && c.kind === 'manual' ? { active_version: version } : {}),
+  }).where('workspace_id', '=', workspaceId).where('id', '=', id).execute();
+  if (conditionChanged && c.kind === 'dynamic') await enqueueBuild(tx, workspaceId, id, version, now);
+  if (conditionChanged) await bumpConfigVersion(tx, workspaceId);
+  return getSegment(tx, workspaceId, id);
+}
+
+/** Deleting never touches contacts; it is refused while other segments are built on this one. */
+export async function deleteSegment(tx: Tx, workspaceId: string, id: string, now = Date.now()): Promise<void> {
+  const row = await tx.selectFrom('segments').select(['id', 'version']).where('workspace_id', '=', workspaceId).where('id', '=', id).executeTakeFirst();
+  if (!row) throw new NotFound('segment', id);
+  const users = await segmentsUsing(tx, workspaceId, (c) => dependenciesOf(c).includes(id));
+  if (users.length > 0) throw new Conflict('segment_in_use', `segment ${id} is used by ${users.join(', ')}`);
+  const jobs = tx.selectFrom('segment_jobs').select('id').where('workspace_id', '=', workspaceId).where('segment_id', '=', id);
+  await tx.deleteFrom('segment_builds').where('job_id', 'in', jobs).execute();
+  await tx.deleteFrom('segment_jobs').where('workspace_id', '=', workspaceId).where('segment_id', '=', id).execute();
+  await tx.deleteFrom('segment_members').where('workspace_id', '=', workspaceId).where('segment_id', '=', id).execute();
+  await tx.deleteFrom('segments').where('workspace_id', '=', workspaceId).where('id', '=', id).execute();
+  await tx.insertInto('segment_events').values({ workspace_id: workspaceId, type: 'segment.deleted', segment_id: id, segment_version: row.version, contact_id: null, at_ms: now }).execute();
+  await bumpConfigVersion(tx, workspaceId);
+}
+
+/** Names and ids of the segments whose stored definitions satisfy `test` (for "in use by" errors). */
+export async function segmentsUsing(tx: Tx, workspaceId: string, test: (c: Condition) => boolean): Promise<string[]> {
+  const rows = await tx.selectFrom('segments').select(['id', 'name', 'condition', 'active_condition']).where('workspace_id', '=', workspaceId).execute();
+  const { schema } = await loadSchema(tx, workspaceId);
+  const known = new Set(rows.map((r) => r.id));
+  return rows.filter((r) => [r.condition, r.active_condition].some((j) => j !== null && test(storedCondition(schema, j, known))))
+    .map((r) => `"${r.name}" (${r.id})`);
+}

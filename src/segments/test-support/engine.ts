@@ -1,0 +1,38 @@
+// A migrated store with one workspace, on SQLite (in memory) or PostgreSQL (a schema of its own),
+// and the services the segments tests drive. The clock is the test's.
+import { createDatabase } from '../../db/database.js';
+import type { Database, Dialect } from '../../db/database.js';
+import { migrateToLatest } from '../../db/migrate.js';
+import { createTestSchema } from '../../db/test-support/postgres.js';
+import { createWorkspace } from '../../workspaces/workspace-store.js';
+import { ContactWrites } from '../contact-writes.js';
+import { WorkspaceStates } from '../workspace-state.js';
+
+export interface TestEngine {
+  readonly database: Database;
+  readonly states: WorkspaceStates;
+  readonly writes: ContactWrites;
+  readonly workspaceId: string;
+  /** The test's clock (UTC ms); move it with `clock.now = …`. */
+  readonly clock: { now: number };
+  close(): Promise<void>;
+}
+
+export async function openEngine(dialect: Dialect, pgUrl: string | null, options: { timeZone?: string; now?: number } = {}): Promise<TestEngine> {
+  let database: Database;
+  let close: () => Promise<void>;
+  if (dialect === 'sqlite') {
+    database = createDatabase({ dialect: 'sqlite', filename: ':memory:' });
+    close = () => database.close();
+  } else {
+    if (!pgUrl) throw new Error('openEngine: no PostgreSQL');
+    const t = await createTestSchema(pgUrl);
+    database = t.database;
+    close = () => t.drop();
+  }
+  await migrateToLatest(database);
+  const clock = { now: options.now ?? Date.parse('2025-11-03T14:30:00Z') };
+  await createWorkspace(database, { id: 'ws1', name: 'Acme', timeZone: options.timeZone ?? 'UTC' }, clock.now);
+  const states = new WorkspaceStates();
+  return { database, states, writes: new ContactWrites(database, states, () => clock.now), workspaceId: 'ws1', clock, close };
+}

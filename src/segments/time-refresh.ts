@@ -1,0 +1,27 @@
+// Time: a segment whose condition uses relative dates changes as time passes, with no write. Each
+// evaluation stores, per contact, the earliest instant any result may flip (the compilers'
+// horizon); the refresh re-evaluates exactly the contacts that are due, so its cost follows the
+// contacts that change, not all contacts.
+import type { StoredValues } from '../conditions/contact-values.js';
+import type { Database } from '../db/database.js';
+import { writeTransaction } from '../db/write-transaction.js';
+import { updateMembership } from './membership-writer.js';
+import type { WorkspaceStates } from './workspace-state.js';
+
+/** Re-evaluates contacts due at `now`, in batches; returns how many were re-evaluated. */
+export async function refreshDue(database: Database, states: WorkspaceStates, now: number, batchSize = 1_000): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const n = await writeTransaction(database, async (tx) => {
+      const due = await tx.selectFrom('contacts').select(['pk', 'id', 'workspace_id', 'attributes'])
+        .where('next_change_ms', '<=', now).orderBy('next_change_ms').limit(batchSize).execute();
+      for (const c of due) {
+        const state = await states.get(tx, c.workspace_id);
+        await updateMembership(tx, state, { pk: Number(c.pk), id: c.id }, JSON.parse(c.attributes) as StoredValues, now);
+      }
+      return due.length;
+    });
+    total += n;
+    if (n < batchSize) return total;
+  }
+}

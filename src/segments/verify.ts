@@ -1,0 +1,52 @@
+// `segments verify`: every segment recomputed from scratch — each contact's values, every
+// dynamic definition in dependency order — and compared with the stored membership and counts.
+import { prepareContact } from '../conditions/contact-values.js';
+import type { StoredValues } from '../conditions/contact-values.js';
+import type { Database } from '../db/database.js';
+import { evaluateSegments } from './membership-writer.js';
+import type { WorkspaceStates } from './workspace-state.js';
+
+export interface Difference {
+  readonly segmentId: string;
+  readonly kind: 'missing_member' | 'extra_member' | 'count';
+  readonly contactId?: string;
+  readonly detail?: string;
+}
+
+export async function verifyWorkspace(database: Database, states: WorkspaceStates, workspaceId: string, now: number, batchSize = 5_000): Promise<Difference[]> {
+  const db = database.db;
+  const state = await states.get(db, workspaceId);
+  const differences: Difference[] = [];
+  const actualCounts = new Map<string, number>(state.segments.map((s) => [s.id, 0]));
+  let cursor = 0;
+  for (;;) {
+    const rows = await db.selectFrom('contacts').select(['pk', 'id', 'attributes']).where('workspace_id', '=', workspaceId)
+      .where('pk', '>', cursor).orderBy('pk').limit(batchSize).execute();
+    if (rows.length === 0) break;
+    const first = Number(rows[0].pk), last = Number(rows[rows.length - 1].pk);
+    const stored = new Map<number, Set<string>>();
+    for (const m of await db.selectFrom('segment_members').select(['contact_pk', 'segment_id']).where('workspace_id', '=', workspaceId)
+      .where('contact_pk', '>=', first).where('contact_pk', '<=', last).execute()) {
+      const pk = Number(m.contact_pk);
+      (stored.get(pk) ?? stored.set(pk, new Set()).get(pk)!).add(m.segment_id);
+    }
+    for (const row of rows) {
+      const pk = Number(row.pk);
+      const mine = stored.get(pk) ?? new Set<string>();
+      const { members } = evaluateSegments(state, prepareContact(state.layout, JSON.parse(row.attributes) as StoredValues), (s) => mine.has(s.id), now);
+      for (const s of state.segments) {
+        if (mine.has(s.id)) actualCounts.set(s.id, actualCounts.get(s.id)! + 1);
+        if (s.kind !== 'dynamic' || s.active === null) continue;
+        if (members.has(s.id) && !mine.has(s.id)) differences.push({ segmentId: s.id, kind: 'missing_member', contactId: row.id });
+        if (!members.has(s.id) && mine.has(s.id)) differences.push({ segmentId: s.id, kind: 'extra_member', contactId: row.id });
+      }
+    }
+    cursor = last;
+  }
+  const counts = await db.selectFrom('segments').select(['id', 'member_count']).where('workspace_id', '=', workspaceId).execute();
+  for (const c of counts) {
+    const actual = actualCounts.get(c.id) ?? 0;
+    if (Number(c.member_count) !== actual) differences.push({ segmentId: c.id, kind: 'count', detail: `stored count ${c.member_count}, stored members ${actual}` });
+  }
+  return differences;
+}

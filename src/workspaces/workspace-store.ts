@@ -1,0 +1,43 @@
+// Workspaces: the tenant every row belongs to, with its name and time zone.
+import { canonicalTimeZone } from '../conditions/time.js';
+import type { Database } from '../db/database.js';
+import { writeTransaction } from '../db/write-transaction.js';
+import type { Tx } from '../db/write-transaction.js';
+import { InvalidInput, NotFound } from '../errors.js';
+import { seedStandardAttributes } from '../contacts/attribute-store.js';
+
+export interface Workspace {
+  readonly id: string;
+  readonly name: string;
+  readonly timeZone: string;
+  readonly configVersion: number;
+}
+
+const WORKSPACE_ID = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+
+export async function createWorkspace(database: Database, input: { id: string; name?: string; timeZone?: string }, now = Date.now()): Promise<Workspace> {
+  if (!WORKSPACE_ID.test(input.id)) throw new InvalidInput('invalid workspace', [{ path: 'id', message: 'expected lower-case letters, digits, "_" or "-", at most 64' }]);
+  const timeZone = canonicalTimeZone(input.timeZone ?? 'UTC');
+  if (timeZone === null) throw new InvalidInput('invalid workspace', [{ path: 'time_zone', message: `not an IANA time zone: ${JSON.stringify(input.timeZone)}` }]);
+  return writeTransaction(database, async (tx) => {
+    await tx.insertInto('workspaces').values({ id: input.id, name: input.name ?? input.id, time_zone: timeZone, created_ms: now }).execute();
+    await seedStandardAttributes(tx, input.id, now);
+    return { id: input.id, name: input.name ?? input.id, timeZone, configVersion: 1 };
+  });
+}
+
+export async function getWorkspace(db: Tx, id: string): Promise<Workspace> {
+  const row = await db.selectFrom('workspaces').selectAll().where('id', '=', id).executeTakeFirst();
+  if (!row) throw new NotFound('workspace', id);
+  return { id: row.id, name: row.name, timeZone: row.time_zone, configVersion: Number(row.config_version) };
+}
+
+export async function findWorkspace(db: Tx, id: string): Promise<Workspace | null> {
+  const row = await db.selectFrom('workspaces').selectAll().where('id', '=', id).executeTakeFirst();
+  return row ? { id: row.id, name: row.name, timeZone: row.time_zone, configVersion: Number(row.config_version) } : null;
+}
+
+/** Every change of the schema or of a definition bumps this, so every process recompiles. */
+export async function bumpConfigVersion(tx: Tx, workspaceId: string): Promise<void> {
+  await tx.updateTable('workspaces').set((eb) => ({ config_version: eb('config_version', '+', 1) })).where('id', '=', workspaceId).execute();
+}
