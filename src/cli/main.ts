@@ -3,6 +3,7 @@ import { Command, Option } from 'commander';
 import { readStdin } from './read-stdin.js';
 import { runEvaluate } from './evaluate-command.js';
 import type { Engine } from './evaluate-command.js';
+import { registerStoreCommands } from './store-commands.js';
 
 export async function main(argv: string[]): Promise<number> {
   let exitCode = 0;
@@ -47,6 +48,8 @@ Examples:
       process.stderr.write(result.stderr);
       exitCode = result.exitCode;
     });
+
+  registerStoreCommands(program, (code) => { exitCode = code; });
 
   try {
     await program.parseAsync(argv, { from: 'user' });

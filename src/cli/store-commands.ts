@@ -1,0 +1,125 @@
+// CLI commands that work on the store (SQLite file by default, PostgreSQL with DATABASE_URL):
+// attributes, segments, backfills, the time refresh and verify.
+import type { Command } from 'commander';
+import { openApp } from '../app.js';
+import type { App } from '../app.js';
+import { loadConfig } from '../config.js';
+import { createAttribute } from '../contacts/attribute-store.js';
+import { writeTransaction } from '../db/write-transaction.js';
+import { DomainError } from '../errors.js';
+import { runBackfills } from '../segments/backfill.js';
+import { createSegment, deleteSegment, listSegments, updateSegment } from '../segments/segment-store.js';
+import { refreshDue } from '../segments/time-refresh.js';
+import { verifyWorkspace } from '../segments/verify.js';
+import { progressLine } from './progress.js';
+
+export interface StoreOptions {
+  readonly db?: string;
+  readonly databaseUrl?: string;
+  readonly workspace: string;
+}
+
+/** Opens the store, makes sure the workspace exists, runs `work`, closes; returns the exit code. */
+export async function withApp(options: StoreOptions, work: (app: App) => Promise<number>): Promise<number> {
+  const app = await openApp(loadConfig(process.env, { dbFile: options.db, databaseUrl: options.databaseUrl }));
+  try {
+    await app.ensureWorkspace(options.workspace);
+    return await work(app);
+  } catch (error) {
+    if (error instanceof DomainError) {
+      process.stderr.write(`segments: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  } finally {
+    await app.close();
+  }
+}
+
+export function addStoreOptions(command: Command): Command {
+  return command
+    .option('--db <file>', 'the SQLite file (default: $SEGMENTS_DB or data/segments.sqlite)')
+    .option('--database-url <url>', 'use PostgreSQL instead (default: $DATABASE_URL)')
+    .option('--workspace <id>', 'the workspace (created on first use)', 'default');
+}
+
+function parseJson(text: string, what: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new DomainError('invalid_json', `${what} is not JSON: ${(error as Error).message}`);
+  }
+}
+
+/** Runs pending backfills with a progress line per segment. */
+async function build(app: App): Promise<void> {
+  const progress = progressLine(process.stderr);
+  await runBackfills(app.database, app.states, {
+    onProgress: (p) => progress(`building ${p.segmentId}: ${p.processed}/${p.total}${p.done ? ' done' : ''}`, p.done),
+  });
+}
+
+export function registerStoreCommands(program: Command, setExit: (code: number) => void): void {
+  const attribute = program.command('attribute').description('the attribute schema of a workspace');
+  addStoreOptions(attribute.command('create').description('create a custom attribute: segments attribute create plan_tier enum --options free,pro')
+    .argument('<key>').argument('<type>', 'text | enum | number | date | boolean | list')
+    .option('--options <list>', 'enum options, comma-separated').option('--label <label>'))
+    .action(async (key: string, type: string, opts: StoreOptions & { options?: string; label?: string }) => setExit(await withApp(opts, async (app) => {
+      const def = await writeTransaction(app.database, (tx) => createAttribute(tx, opts.workspace, {
+        key, type, ...(opts.options !== undefined && { options: opts.options.split(',') }), ...(opts.label !== undefined && { label: opts.label }),
+      }));
+      process.stdout.write(`${JSON.stringify(def)}\n`);
+      return 0;
+    })));
+
+  const segment = program.command('segment').description('segment definitions');
+  addStoreOptions(segment.command('create').description('create a segment and build its membership')
+    .argument('<name>').argument('[condition]', 'the condition as JSON (dynamic segments)')
+    .option('--manual', 'a hand-curated list').option('--description <text>'))
+    .action(async (name: string, condition: string | undefined, opts: StoreOptions & { manual?: boolean; description?: string }) => setExit(await withApp(opts, async (app) => {
+      const created = await writeTransaction(app.database, (tx) => createSegment(tx, opts.workspace, {
+        name, kind: opts.manual ? 'manual' : 'dynamic', description: opts.description,
+        condition: condition === undefined ? undefined : parseJson(condition, 'the condition'),
+      }));
+      await build(app);
+      process.stdout.write(`${JSON.stringify({ ...created, ...(await listSegments(app.database.db, opts.workspace)).find((s) => s.id === created.id) })}\n`);
+      return 0;
+    })));
+  addStoreOptions(segment.command('update').description('change a segment\'s name, description or condition (and rebuild)')
+    .argument('<id>').option('--name <name>').option('--description <text>').option('--condition <json>').option('--if-version <n>', 'refuse if the segment is no longer at this version'))
+    .action(async (id: string, opts: StoreOptions & { name?: string; description?: string; condition?: string; ifVersion?: string }) => setExit(await withApp(opts, async (app) => {
+      await writeTransaction(app.database, (tx) => updateSegment(tx, opts.workspace, id, {
+        name: opts.name, description: opts.description, condition: opts.condition === undefined ? undefined : parseJson(opts.condition, 'the condition'),
+      }, { ifVersion: opts.ifVersion === undefined ? undefined : Number(opts.ifVersion) }));
+      await build(app);
+      return 0;
+    })));
+  addStoreOptions(segment.command('delete').argument('<id>'))
+    .action(async (id: string, opts: StoreOptions) => setExit(await withApp(opts, async (app) => {
+      await writeTransaction(app.database, (tx) => deleteSegment(tx, opts.workspace, id));
+      return 0;
+    })));
+  addStoreOptions(segment.command('list').description('segments with their live counts and status'))
+    .action(async (opts: StoreOptions) => setExit(await withApp(opts, async (app) => {
+      for (const s of await listSegments(app.database.db, opts.workspace)) {
+        process.stdout.write(`${s.id}\t${s.status}\t${s.memberCount}\t${s.name}\n`);
+      }
+      return 0;
+    })));
+
+  addStoreOptions(program.command('work').description('run pending backfills, then re-evaluate the contacts whose relative dates are due'))
+    .action(async (opts: StoreOptions) => setExit(await withApp(opts, async (app) => {
+      await build(app);
+      const n = await refreshDue(app.database, app.states, Date.now());
+      process.stderr.write(`time refresh: ${n} contacts re-evaluated\n`);
+      return 0;
+    })));
+
+  addStoreOptions(program.command('verify').description('recompute every segment from scratch and compare with the stored membership and counts; exits 1 on any difference'))
+    .action(async (opts: StoreOptions) => setExit(await withApp(opts, async (app) => {
+      const differences = await verifyWorkspace(app.database, app.states, opts.workspace, Date.now());
+      for (const d of differences.slice(0, 100)) process.stdout.write(`${d.segmentId}\t${d.kind}\t${d.contactId ?? ''}\t${d.detail ?? ''}\n`);
+      process.stderr.write(differences.length === 0 ? 'verify: stored membership and counts equal a full recompute\n' : `verify: ${differences.length} differences\n`);
+      return differences.length === 0 ? 0 : 1;
+    })));
+}

@@ -1,0 +1,16 @@
+// The one place process.env is read. Validated at start.
+import type { DatabaseConfig } from './db/database.js';
+
+export interface Config {
+  readonly database: DatabaseConfig;
+}
+
+/** PostgreSQL when DATABASE_URL is set; otherwise the embedded SQLite file (default ./data/segments.sqlite). */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: { databaseUrl?: string; dbFile?: string } = {}): Config {
+  const url = overrides.databaseUrl ?? env.DATABASE_URL;
+  if (url) {
+    if (!/^postgres(ql)?:\/\//.test(url)) throw new Error(`DATABASE_URL must be a postgres:// URL, not ${JSON.stringify(url.slice(0, 40))}`);
+    return { database: { dialect: 'postgres', url } };
+  }
+  return { database: { dialect: 'sqlite', filename: overrides.dbFile ?? env.SEGMENTS_DB ?? 'data/segments.sqlite' } };
+}
