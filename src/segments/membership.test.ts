@@ -11,6 +11,9 @@ import { createSegment, deleteSegment, getSegment, updateSegment } from './segme
 import { refreshDue } from './time-refresh.js';
 import { verifyWorkspace } from './verify.js';
 import { openEngine } from './test-support/engine.js';
+import { changeManualMembers } from './manual-members.js';
+import { previewCount, previewImpact } from './preview.js';
+import { validateOrThrow } from '../conditions/validate.js';
 import type { TestEngine } from './test-support/engine.js';
 
 const pgUrl = await postgresTestUrl();
@@ -136,5 +139,43 @@ describe.each<Dialect>(['sqlite', 'postgres'])('membership on %s', (dialect) => 
     const events = await readEvents(e.database.db, e.workspaceId);
     expect(events.at(-1)).toMatchObject({ type: 'segment.deleted', segmentId: s.id, contactId: null });
     expect(await e.writes.get(e.workspaceId, 'a')).not.toBeNull();
+  });
+});
+
+describe.each<Dialect>(['sqlite', 'postgres'])('manual segments and previews on %s', (dialect) => {
+  let e: TestEngine;
+  const skip = dialect === 'postgres' && pgUrl === null;
+  beforeEach(async () => { if (!skip) e = await openEngine(dialect, pgUrl); });
+  afterEach(async () => { if (!skip) await e.close(); });
+
+  it.skipIf(skip)('adds and removes by hand; segments built on a manual one follow', async () => {
+    const vip = await writeTransaction(e.database, (tx) => createSegment(tx, e.workspaceId, { name: 'Hand-picked', kind: 'manual' }));
+    const vipOptedIn = await writeTransaction(e.database, (tx) => createSegment(tx, e.workspaceId, {
+      name: 'Hand-picked, opted in', condition: { all: [{ attr: 'segments', op: 'contains', value: vip.id }, { attr: 'marketing_opt_out', op: 'neq', value: true }] },
+    }));
+    await runBackfills(e.database, e.states);
+    await e.writes.upsert(e.workspaceId, { id: 'a' });
+    await e.writes.upsert(e.workspaceId, { id: 'b', marketing_opt_out: true });
+    const added = await changeManualMembers(e.database, e.states, e.workspaceId, vip.id, ['a', 'b', 'nobody'], 'add');
+    expect(added).toEqual({ changed: ['a', 'b'], unknown: ['nobody'] });
+    const ids = async (id: string) => (await e.writes.get(e.workspaceId, 'a'))!.segments.map((s) => s.id).includes(id);
+    expect(await ids(vipOptedIn.id)).toBe(true);
+    expect((await getSegment(e.database.db, e.workspaceId, vip.id)).memberCount).toBe(2);
+    expect((await getSegment(e.database.db, e.workspaceId, vipOptedIn.id)).memberCount).toBe(1);
+    await changeManualMembers(e.database, e.states, e.workspaceId, vip.id, ['a'], 'remove');
+    expect(await ids(vipOptedIn.id)).toBe(false);
+    await expect(changeManualMembers(e.database, e.states, e.workspaceId, vipOptedIn.id, ['a'], 'add')).rejects.toThrow(/dynamic/);
+    expect(await verifyWorkspace(e.database, e.states, e.workspaceId, e.clock.now)).toEqual([]);
+  });
+
+  it.skipIf(skip)('previews a count and the impact of an edit before it is saved', async () => {
+    await writeTransaction(e.database, (tx) => createAttribute(tx, e.workspaceId, { key: 'mrr', type: 'number' }));
+    for (let i = 0; i < 10; i++) await e.writes.upsert(e.workspaceId, { id: `c${i}`, mrr: i });
+    const s = await writeTransaction(e.database, (tx) => createSegment(tx, e.workspaceId, { name: 'Big', condition: { attr: 'mrr', op: 'gte', value: 5 } }));
+    await runBackfills(e.database, e.states);
+    const state = await e.states.get(e.database.db, e.workspaceId);
+    const next = validateOrThrow(state.schema, { attr: 'mrr', op: 'between', value: [3, 6] }, { segments: 'segment', isKnownSegment: () => true });
+    expect(await previewCount(e.database, state, next, e.clock.now)).toBe(4);
+    expect(await previewImpact(e.database, state, s.id, next, e.clock.now)).toEqual({ added: 2, removed: 3, total: 4 });
   });
 });

@@ -1,0 +1,31 @@
+// What the builder shows as the user types: the count of an unsaved condition, and for an edit,
+// how many contacts it would add and remove. Set work, so the SQL compiler does it.
+import { sql } from 'kysely';
+import { compileSql } from '../conditions/compile-sql.js';
+import type { Condition } from '../conditions/types.js';
+import type { Database } from '../db/database.js';
+import type { WorkspaceState } from './workspace-state.js';
+
+function where(database: Database, state: WorkspaceState, condition: Condition, now: number) {
+  return compileSql(condition, { dialect: database.dialect, columns: state.columns, timeZone: state.timeZone, now, workspaceId: state.workspaceId });
+}
+
+export async function previewCount(database: Database, state: WorkspaceState, condition: Condition, now: number): Promise<number> {
+  const row = await database.db.selectFrom('contacts as c').select((eb) => eb.fn.countAll().as('n'))
+    .where('c.workspace_id', '=', state.workspaceId).where(where(database, state, condition, now)).executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+/** Contacts the new definition would add to and remove from the segment's stored membership. */
+export async function previewImpact(database: Database, state: WorkspaceState, segmentId: string, condition: Condition, now: number): Promise<{ added: number; removed: number; total: number }> {
+  const matches = where(database, state, condition, now);
+  const member = sql<boolean>`EXISTS (SELECT 1 FROM segment_members m WHERE m.workspace_id = ${state.workspaceId} AND m.segment_id = ${segmentId} AND m.contact_pk = c.pk)`;
+  const row = await database.db.selectFrom('contacts as c')
+    .select([
+      sql<number>`SUM(CASE WHEN ${matches} AND NOT ${member} THEN 1 ELSE 0 END)`.as('added'),
+      sql<number>`SUM(CASE WHEN NOT ${matches} AND ${member} THEN 1 ELSE 0 END)`.as('removed'),
+      sql<number>`SUM(CASE WHEN ${matches} THEN 1 ELSE 0 END)`.as('total'),
+    ])
+    .where('c.workspace_id', '=', state.workspaceId).executeTakeFirstOrThrow();
+  return { added: Number(row.added ?? 0), removed: Number(row.removed ?? 0), total: Number(row.total ?? 0) };
+}
