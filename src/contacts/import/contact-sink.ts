@@ -6,7 +6,11 @@ export interface ContactSink {
   schema(workspaceId: string): Promise<Schema>;
   /**
    * Writes one batch in ONE transaction. Each row is a flat object: optional `id`, and attribute keys
-   * (including the identity attributes `external_id` and `email`) with raw values as the file gave them.
+   * (including the identity attributes `external_id` and `email`) with raw values as the file gave them:
+   * from CSV, texts (empty cells dropped, a list cell split into an array of texts at `;`); from
+   * JSON Lines, the JSON values (`null` removes a value). Rows are applied in order, so a later row
+   * for the same contact in the batch sees the earlier one. A row with any bad value is rejected
+   * whole, each error with the attribute key (or `id`) as its path.
    * Upsert: by `id` if given, else `external_id`, else `email`; otherwise a new contact.
    * Returns one outcome per row, in order.
    */
