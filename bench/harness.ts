@@ -18,14 +18,15 @@ export function sinkValue(): number {
   return sink;
 }
 
-const collect = (globalThis as { gc?: () => void }).gc;
+export const collect = (globalThis as { gc?: () => void }).gc;
 
-export function measure(fn: () => number, options: { warmup: number; rounds: number }): Timing {
+/** `gc: false` skips the collection between rounds (on a heap of many GiB it takes seconds). */
+export function measure(fn: () => number, options: { warmup: number; rounds: number; gc?: boolean }): Timing {
   let result = 0;
   for (let i = 0; i < options.warmup; i++) sink += fn();
   const roundsMs: number[] = [];
   for (let i = 0; i < options.rounds; i++) {
-    collect?.();
+    if (options.gc !== false) collect?.();
     const start = process.hrtime.bigint();
     result = fn();
     roundsMs.push(Number(process.hrtime.bigint() - start) / 1e6);
