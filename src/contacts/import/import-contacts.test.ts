@@ -299,3 +299,16 @@ describe('formatOfFileName', () => {
     expect(['a.csv', 'B.CSV', 'c.jsonl', 'd.NDJSON', 'e.json', 'f'].map(formatOfFileName)).toEqual(['csv', 'csv', 'jsonl', 'jsonl', null, null]);
   });
 });
+
+describe('importContacts: a source that fails part-way', () => {
+  it('stops with a ledger of the rows written before the failure', async () => {
+    async function* failing() {
+      yield Buffer.from('email\na\nb\nc\n');
+      throw new Error('EIO: i/o error, read');
+    }
+    const error = await importContacts(new MemorySink(), WS, failing(), { format: 'csv', batchSize: 2 }).catch((e) => e);
+    expect(error).toBeInstanceOf(ImportStopped);
+    expect(error.message).toBe('the import stopped after 2 rows: EIO: i/o error, read');
+    expect(error.ledger.created).toBe(2);
+  });
+});

@@ -140,6 +140,25 @@ export async function importContacts(
     options.onProgress?.({ ...ledger.counts(), bytesRead: ledger.bytesRead });
   };
 
+  try {
+    await readAll(source, rows, ledger, async (pending) => {
+      batch.push(pending);
+      if (batch.length >= batchSize) await flush();
+    });
+    await flush(); // the last rows, and the last progress report
+  } catch (error) {
+    // Reading failed part-way (an I/O error): what was written stays, and the ledger says how much.
+    if (error instanceof ImportRefused || error instanceof ImportStopped) throw error;
+    throw new ImportStopped(ledger.ledger(), error);
+  }
+
+  const result = ledger.ledger();
+  if (!ledgerAddsUp(result)) throw new Error(`import ledger does not add up: ${JSON.stringify(result)}`);
+  return result;
+}
+
+/** Reads the whole source through `rows`, handing each row to `take` in file order. */
+async function readAll(source: AsyncIterable<Uint8Array | string>, rows: RowSource, ledger: LedgerBuilder, take: (pending: Pending) => Promise<void>): Promise<void> {
   const decoder = new TextDecoder('utf-8'); // drops a UTF-8 byte order mark
   let first = true;
   for await (const chunk of source) {
@@ -153,23 +172,10 @@ export async function importContacts(
       text = decoder.decode(chunk, { stream: true });
     }
     first = false;
-    for (const pending of rows.write(text)) {
-      batch.push(pending);
-      if (batch.length >= batchSize) await flush();
-    }
+    for (const pending of rows.write(text)) await take(pending);
   }
-  for (const pending of rows.write(decoder.decode())) batch.push(pending);
-  for (const pending of rows.end()) batch.push(pending);
-  // Flush in batch-sized pieces (the last text can complete many rows), then report once at the end.
-  const rest = batch;
-  for (let i = 0; i < rest.length || i === 0; i += batchSize) {
-    batch = rest.slice(i, i + batchSize);
-    await flush();
-  }
-
-  const result = ledger.ledger();
-  if (!ledgerAddsUp(result)) throw new Error(`import ledger does not add up: ${JSON.stringify(result)}`);
-  return result;
+  for (const pending of rows.write(decoder.decode())) await take(pending);
+  for (const pending of rows.end()) await take(pending);
 }
 
 function refuseUtf16(chunk: Uint8Array): void {
