@@ -4,8 +4,15 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAttribute } from '../contacts/attribute-store.js';
 import type { ContactSink } from '../contacts/import/contact-sink.js';
 import { MemorySink } from '../contacts/import/test-support/memory-sink.js';
+import { postgresTestUrl } from '../db/test-support/postgres.js';
+import { writeTransaction } from '../db/write-transaction.js';
+import { runBackfills } from '../segments/backfill.js';
+import { createSegment, getSegment } from '../segments/segment-store.js';
+import { openEngine } from '../segments/test-support/engine.js';
+import { verifyWorkspace } from '../segments/verify.js';
 import { csvCell, EXIT_IMPORTED, EXIT_REFUSED, EXIT_ROWS_REJECTED, EXIT_STOPPED, runImport } from './import-command.js';
 import type { ImportCommandOptions } from './import-command.js';
 
@@ -186,5 +193,42 @@ describe('csvCell', () => {
     expect(['a', 'a,b', 'say "hi"', 'two\nlines', '=1+1', '-2', '@x', ''].map(csvCell)).toEqual([
       'a', '"a,b"', '"say ""hi"""', '"two\nlines"', "'=1+1", "'-2", "'@x", '',
     ]);
+  });
+});
+
+const pgUrl = await postgresTestUrl();
+
+describe.each(['sqlite', 'postgres'] as const)('segments import into the real store on %s', (dialect) => {
+  const skip = dialect === 'postgres' && pgUrl === null;
+
+  it.skipIf(skip)('the same file twice: the same contacts and membership, the second run all unchanged; verify finds no difference', async () => {
+    const e = await openEngine(dialect, dialect === 'postgres' ? pgUrl : null);
+    try {
+      await writeTransaction(e.database, (tx) => createAttribute(tx, e.workspaceId, { key: 'mrr', type: 'number' }));
+      const vip = await writeTransaction(e.database, (tx) => createSegment(tx, e.workspaceId, { name: 'VIP', condition: { attr: 'tags', op: 'contains', value: 'vip' } }, e.clock.now));
+      await runBackfills(e.database, e.states, { clock: () => e.clock.now });
+      const rows = Array.from({ length: 120 }, (_, i) => `e${i},u${i}@x.io,"User ${i}",${i === 5 ? 'n/a' : i},${i % 3 === 0 ? 'vip;beta' : 'beta'}`);
+      const path = await file(`store-${dialect}.csv`, `external_id,email,name,mrr,tags\r\n${rows.join('\r\n')}\r\n`);
+
+      const first = await run({ file: path, quiet: true, workspaceId: e.workspaceId, batchSize: 50 }, e.writes);
+      expect(first.code).toBe(EXIT_ROWS_REJECTED);
+      expect(first.stderr).toContain('  rows read 120\n  created   119\n  updated     0\n  unchanged   0\n  rejected    1\n');
+      expect(first.stderr).toContain('row 6 (line 7), column mrr:');
+      expect((await getSegment(e.database.db, e.workspaceId, vip.id)).memberCount).toBe(40);
+
+      const second = await run({ file: path, quiet: true, workspaceId: e.workspaceId, batchSize: 7 }, e.writes);
+      expect(second.stderr).toContain('  rows read 120\n  created     0\n  updated     0\n  unchanged 119\n  rejected    1\n');
+      expect((await getSegment(e.database.db, e.workspaceId, vip.id)).memberCount).toBe(40);
+
+      // A partial file: empty cells keep values; the list cell replaces the list.
+      const partial = await file(`partial-${dialect}.csv`, 'external_id,name,mrr,tags\ne0,,,beta\ne1,Renamed,,\n');
+      expect((await run({ file: partial, quiet: true, workspaceId: e.workspaceId }, e.writes)).code).toBe(EXIT_IMPORTED);
+      const e0 = await e.writes.get(e.workspaceId, (await e.writes.upsert(e.workspaceId, { external_id: 'e0' })).id);
+      expect(e0).toMatchObject({ values: { name: 'User 0', mrr: 0, tags: ['beta'] } });
+      expect((await getSegment(e.database.db, e.workspaceId, vip.id)).memberCount).toBe(39);
+      expect(await verifyWorkspace(e.database, e.states, e.workspaceId, e.clock.now)).toEqual([]);
+    } finally {
+      await e.close();
+    }
   });
 });
