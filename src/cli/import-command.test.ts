@@ -91,6 +91,10 @@ describe('segments import', () => {
     expect(code).toBe(EXIT_REFUSED);
     expect(stderr).toBe(`segments import: ${path} was refused; nothing was written:\n  unknown column "mmr": not an attribute of this workspace\n`);
     expect(sink.batches).toEqual([]);
+    const errorsFile = join(dir, 'refused-errors.csv');
+    const withErrors = await run({ file: path, errorsFile }, sink);
+    expect(withErrors.stderr).toContain(`The problems are also in ${errorsFile}.`);
+    expect(await readFile(errorsFile, 'utf8')).toBe('row,line,column,reason\r\n,,mmr,"unknown column ""mmr"": not an attribute of this workspace"\r\n');
   });
 
   it('exit 2 for a missing file, a name with no format, a bad batch size, or --errors naming the input', async () => {

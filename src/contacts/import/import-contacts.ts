@@ -53,7 +53,7 @@ export interface RefusalProblem {
   readonly message: string;
 }
 
-/** The file was refused before anything was written: no header, unknown columns, not UTF-8. */
+/** The file was refused before anything was written: no header, an unknown or repeated column, UTF-16. */
 export class ImportRefused extends Error {
   readonly code = 'import_refused';
   constructor(readonly problems: readonly RefusalProblem[]) {
