@@ -62,7 +62,7 @@ function createSqlite(filename: string, busyTimeoutMs: number): SqliteDatabase {
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma(`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
-  const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   // Kysely's driver closes the better-sqlite3 handle on destroy.
   return { dialect: 'sqlite', db, sqlite, close: () => db.destroy() };
 }
@@ -84,4 +84,25 @@ function createPostgres(config: PostgresConfig): PostgresDatabase {
   const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
   // Kysely's driver ends the pool on destroy.
   return { dialect: 'postgres', db, pool, ...(searchPath !== undefined ? { schema: searchPath } : {}), close: () => db.destroy() };
+}
+
+/**
+ * Kysely's SQLite driver prepares every query it runs. Preparing costs more than running a small
+ * statement (a contacts insert has over 160 columns), and the write path runs the same few
+ * shapes again and again, so prepared statements are kept by SQL text (a bounded map).
+ */
+function withStatementCache(sqlite: BetterSqlite3.Database, size = 500) {
+  const cache = new Map<string, BetterSqlite3.Statement>();
+  return {
+    close: () => sqlite.close(),
+    prepare(sqlText: string) {
+      let statement = cache.get(sqlText);
+      if (statement === undefined) {
+        statement = sqlite.prepare(sqlText);
+        if (cache.size >= size) cache.delete(cache.keys().next().value!);
+        cache.set(sqlText, statement);
+      }
+      return statement;
+    },
+  };
 }

@@ -12,7 +12,7 @@ import type { Database } from '../db/database.js';
 import { writeTransaction } from '../db/write-transaction.js';
 import type { Tx } from '../db/write-transaction.js';
 import { InvalidInput, NotFound } from '../errors.js';
-import { storedMembership, updateMembership, writeDiff } from './membership-writer.js';
+import { CountDeltas, storedMembership, updateMembership, writeDiff } from './membership-writer.js';
 import type { WorkspaceState, WorkspaceStates } from './workspace-state.js';
 
 export type Clock = () => number;
@@ -30,7 +30,9 @@ export class ContactWrites implements ContactSink {
       const state = await this.states.get(tx, workspaceId);
       const now = this.clock();
       const outcomes: RowOutcome[] = [];
-      for (const row of rows) outcomes.push(await writeRow(tx, state, row, now));
+      const counts = new CountDeltas();
+      for (const row of rows) outcomes.push(await writeRow(tx, state, row, now, counts));
+      await counts.flush(tx, workspaceId);
       return outcomes;
     });
   }
@@ -49,8 +51,10 @@ export class ContactWrites implements ContactSink {
       const contact = await findContact(tx, workspaceId, { id });
       if (!contact) throw new NotFound('contact', id);
       const current = await storedMembership(tx, workspaceId, contact.pk);
-      await writeDiff(tx, state, contact, [], [...current.keys()], this.clock());
+      const counts = new CountDeltas();
+      await writeDiff(tx, state, contact, [], [...current.keys()], this.clock(), counts);
       await deleteContactRow(tx, contact.pk);
+      await counts.flush(tx, workspaceId);
     });
   }
 
@@ -64,7 +68,7 @@ export class ContactWrites implements ContactSink {
 
 const MAX_ID_LENGTH = 255;
 
-async function writeRow(tx: Tx, state: WorkspaceState, row: Readonly<Record<string, unknown>>, now: number): Promise<RowOutcome> {
+async function writeRow(tx: Tx, state: WorkspaceState, row: Readonly<Record<string, unknown>>, now: number, counts: CountDeltas): Promise<RowOutcome> {
   const errors: ValidationIssue[] = [];
   const changes: Record<string, StoredValue | null> = {};
   const defs = new Map(state.schema.map((a) => [a.key, a]));
@@ -100,7 +104,7 @@ async function writeRow(tx: Tx, state: WorkspaceState, row: Readonly<Record<stri
   const written = existing
     ? await updateContact(tx, state.columns, state.workspaceId, existing, merged, now)
     : await insertContact(tx, state.columns, state.workspaceId, id ?? newContactId(), merged, now);
-  await updateMembership(tx, state, written, merged, now);
+  await updateMembership(tx, state, written, merged, now, counts);
   return { status: existing ? 'updated' : 'created', id: written.id };
 }
 

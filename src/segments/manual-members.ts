@@ -5,7 +5,7 @@ import { findContact } from '../contacts/contact-store.js';
 import type { Database } from '../db/database.js';
 import { writeTransaction } from '../db/write-transaction.js';
 import { Conflict, NotFound } from '../errors.js';
-import { storedMembership, updateMembership, writeDiff } from './membership-writer.js';
+import { CountDeltas, storedMembership, updateMembership, writeDiff } from './membership-writer.js';
 import type { WorkspaceStates } from './workspace-state.js';
 
 export interface ManualChange {
@@ -21,16 +21,18 @@ export async function changeManualMembers(database: Database, states: WorkspaceS
     if (!segment) throw new NotFound('segment', segmentId);
     if (segment.kind !== 'manual') throw new Conflict('segment_not_manual', `segment ${segmentId} is dynamic: its members follow its condition`);
     const changed: string[] = [], unknown: string[] = [];
+    const counts = new CountDeltas();
     for (const id of new Set(contactIds)) {
       const contact = await findContact(tx, workspaceId, { id });
       if (!contact) { unknown.push(id); continue; }
       const isMember = (await storedMembership(tx, workspaceId, contact.pk)).has(segmentId);
       if ((action === 'add') === isMember) continue;
-      await writeDiff(tx, state, contact, action === 'add' ? [segmentId] : [], action === 'remove' ? [segmentId] : [], now);
+      await writeDiff(tx, state, contact, action === 'add' ? [segmentId] : [], action === 'remove' ? [segmentId] : [], now, counts);
       // Segments built on this one follow at once.
-      await updateMembership(tx, state, contact, contact.values as StoredValues, now);
+      await updateMembership(tx, state, contact, contact.values as StoredValues, now, counts);
       changed.push(id);
     }
+    await counts.flush(tx, workspaceId);
     return { changed, unknown };
   });
 }

@@ -29,7 +29,7 @@ export async function storedMembership(tx: Tx, workspaceId: string, contactPk: n
  * Re-evaluates the contact's dynamic segments at `now`; manual membership is kept as stored.
  * Returns what changed. `stored` is the contact's values as they are after the write.
  */
-export async function updateMembership(tx: Tx, state: WorkspaceState, contact: ContactRef, stored: StoredValues, now: number): Promise<MembershipDiff> {
+export async function updateMembership(tx: Tx, state: WorkspaceState, contact: ContactRef, stored: StoredValues, now: number, counts: CountDeltas): Promise<MembershipDiff> {
   const current = await storedMembership(tx, state.workspaceId, contact.pk);
   const prepared = prepareContact(state.layout, stored);
   const { members, nextChange } = evaluateSegments(state, prepared, (s) => current.has(s.id), now);
@@ -41,7 +41,7 @@ export async function updateMembership(tx: Tx, state: WorkspaceState, contact: C
     if (is && !was) entered.push(s.id);
     else if (was && !is) left.push(s.id);
   }
-  await writeDiff(tx, state, contact, entered, left, now);
+  await writeDiff(tx, state, contact, entered, left, now, counts);
   await tx.updateTable('contacts').set({ next_change_ms: Number.isFinite(nextChange) ? nextChange : null })
     .where('pk', '=', contact.pk).execute();
   await stageBuilds(tx, state, contact.pk, prepared, members, now);
@@ -75,8 +75,8 @@ export function evaluateSegments(state: WorkspaceState, prepared: PreparedContac
   return { members, nextChange };
 }
 
-/** Writes entered/left changes: member rows, one event each, and the counts. */
-export async function writeDiff(tx: Tx, state: WorkspaceState, contact: ContactRef, entered: readonly string[], left: readonly string[], now: number): Promise<void> {
+/** Writes entered/left changes: member rows and one event each; the counts go to `counts`. */
+export async function writeDiff(tx: Tx, state: WorkspaceState, contact: ContactRef, entered: readonly string[], left: readonly string[], now: number, counts: CountDeltas): Promise<void> {
   if (entered.length === 0 && left.length === 0) return;
   const ws = state.workspaceId;
   if (entered.length > 0) {
@@ -90,11 +90,29 @@ export async function writeDiff(tx: Tx, state: WorkspaceState, contact: ContactR
     ...entered.map((id) => ({ workspace_id: ws, type: 'segment.entered' as const, segment_id: id, segment_version: version(id), contact_id: contact.id, at_ms: now })),
     ...left.map((id) => ({ workspace_id: ws, type: 'segment.left' as const, segment_id: id, segment_version: version(id), contact_id: contact.id, at_ms: now })),
   ]).execute();
-  // Counts in a fixed order, so concurrent writers on PostgreSQL lock segment rows alike (no deadlock).
-  const deltas = [...entered.map((id) => [id, 1] as const), ...left.map((id) => [id, -1] as const)].sort(([a], [b]) => (a < b ? -1 : 1));
-  for (const [id, delta] of deltas) {
-    await tx.updateTable('segments').set({ member_count: sql<number>`member_count + ${delta}` })
-      .where('workspace_id', '=', ws).where('id', '=', id).execute();
+  for (const id of entered) counts.add(id, 1);
+  for (const id of left) counts.add(id, -1);
+}
+
+/**
+ * Member-count changes of one transaction, applied once at its end: a batch of writes updates
+ * each segment's count once, not once per contact.
+ */
+export class CountDeltas {
+  private readonly deltas = new Map<string, number>();
+
+  add(segmentId: string, delta: number): void {
+    this.deltas.set(segmentId, (this.deltas.get(segmentId) ?? 0) + delta);
+  }
+
+  async flush(tx: Tx, workspaceId: string): Promise<void> {
+    // A fixed order, so concurrent writers on PostgreSQL lock segment rows alike (no deadlock).
+    for (const [id, delta] of [...this.deltas].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      if (delta === 0) continue;
+      await tx.updateTable('segments').set({ member_count: sql<number>`member_count + ${delta}` })
+        .where('workspace_id', '=', workspaceId).where('id', '=', id).execute();
+    }
+    this.deltas.clear();
   }
 }
 

@@ -5,7 +5,7 @@
 import type { StoredValues } from '../conditions/contact-values.js';
 import type { Database } from '../db/database.js';
 import { writeTransaction } from '../db/write-transaction.js';
-import { updateMembership } from './membership-writer.js';
+import { CountDeltas, updateMembership } from './membership-writer.js';
 import type { WorkspaceStates } from './workspace-state.js';
 
 /** Re-evaluates contacts due at `now`, in batches; returns how many were re-evaluated. */
@@ -15,10 +15,13 @@ export async function refreshDue(database: Database, states: WorkspaceStates, no
     const n = await writeTransaction(database, async (tx) => {
       const due = await tx.selectFrom('contacts').select(['pk', 'id', 'workspace_id', 'attributes'])
         .where('next_change_ms', '<=', now).orderBy('next_change_ms').limit(batchSize).execute();
+      const counts = new Map<string, CountDeltas>();
       for (const c of due) {
         const state = await states.get(tx, c.workspace_id);
-        await updateMembership(tx, state, { pk: Number(c.pk), id: c.id }, JSON.parse(c.attributes) as StoredValues, now);
+        const deltas = counts.get(c.workspace_id) ?? counts.set(c.workspace_id, new CountDeltas()).get(c.workspace_id)!;
+        await updateMembership(tx, state, { pk: Number(c.pk), id: c.id }, JSON.parse(c.attributes) as StoredValues, now, deltas);
       }
+      for (const [workspaceId, deltas] of counts) await deltas.flush(tx, workspaceId);
       return due.length;
     });
     total += n;
