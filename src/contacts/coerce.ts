@@ -19,6 +19,18 @@ const textProblem = (text: string): Coerced | null => {
 const ok = (value: StoredValue | null): Coerced => ({ ok: true, value });
 const show = (v: unknown) => (typeof v === 'string' ? JSON.stringify(v.length > 60 ? `${v.slice(0, 60)}…` : v) : Array.isArray(v) ? 'an array' : v === null ? 'null' : typeof v === 'object' ? 'an object' : String(v));
 
+const foldedOptions = new WeakMap<AttributeDef, ReadonlyMap<string, string>>();
+
+/** An enum's options by folded spelling, computed once per definition (not once per value). */
+function optionsByFold(def: AttributeDef): ReadonlyMap<string, string> {
+  let map = foldedOptions.get(def);
+  if (!map) {
+    map = new Map((def.options ?? []).map((o) => [fold(o), o]));
+    foldedOptions.set(def, map);
+  }
+  return map;
+}
+
 /**
  * One value for one attribute. `null` (JSON) is a removal, returned as `null`. `timeZone` reads a
  * day (`2025-03-04`) given for a date as that day's first instant there.
@@ -34,8 +46,7 @@ export function coerceValue(def: AttributeDef, value: unknown, timeZone: string)
     case 'enum': {
       if (typeof value !== 'string') return fail(`expected one of ${def.options?.join(', ')}, got ${show(value)}`);
       if (isBlank(value)) return ok(null);
-      const folded = fold(value);
-      const option = def.options?.find((o) => fold(o) === folded);
+      const option = optionsByFold(def).get(fold(value));
       return option === undefined ? fail(`${show(value)} is not one of ${def.options?.join(', ')}`) : ok(option);
     }
     case 'number': {
