@@ -9,6 +9,7 @@ import { dialectOf, writeTransaction } from '../db/write-transaction.js';
 import type { Tx } from '../db/write-transaction.js';
 import { bumpConfigVersion } from '../workspaces/workspace-store.js';
 import { dependentsOf } from './dependencies.js';
+import { storedMembershipsInRange } from './membership-writer.js';
 import type { WorkspaceStates } from './workspace-state.js';
 
 export interface BackfillProgress {
@@ -62,7 +63,7 @@ export async function runBatch(database: Database, states: WorkspaceStates, jobI
         return true;
       }
       const pks = rows.map((r) => Number(r.pk));
-      const memberships = await membershipsOf(tx, ws, pks[0], pks[pks.length - 1]);
+      const memberships = await storedMembershipsInRange(tx, ws, pks[0], pks[pks.length - 1]);
       const built: number[] = [];
       for (const row of rows) {
         const pk = Number(row.pk);
@@ -91,18 +92,6 @@ export async function runBatch(database: Database, states: WorkspaceStates, jobI
       return true;
     }
   });
-}
-
-async function membershipsOf(tx: Tx, ws: string, fromPk: number, toPk: number): Promise<Map<number, string[]>> {
-  const rows = await tx.selectFrom('segment_members').select(['contact_pk', 'segment_id'])
-    .where('workspace_id', '=', ws).where('contact_pk', '>=', fromPk).where('contact_pk', '<=', toPk).execute();
-  const out = new Map<number, string[]>();
-  for (const r of rows) {
-    const pk = Number(r.contact_pk);
-    const list = out.get(pk);
-    if (list) list.push(r.segment_id); else out.set(pk, [r.segment_id]);
-  }
-  return out;
 }
 
 /** Replaces the stored membership by the built one: net changes only, one event each. */

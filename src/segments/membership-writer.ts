@@ -25,6 +25,19 @@ export async function storedMembership(tx: Tx, workspaceId: string, contactPk: n
   return new Map(rows.map((r) => [r.segment_id, Number(r.since_ms)]));
 }
 
+/** Stored membership of the contacts with pk in [fromPk, toPk]: pk → segment ids. */
+export async function storedMembershipsInRange(tx: Tx, ws: string, fromPk: number, toPk: number): Promise<Map<number, string[]>> {
+  const rows = await tx.selectFrom('segment_members').select(['contact_pk', 'segment_id'])
+    .where('workspace_id', '=', ws).where('contact_pk', '>=', fromPk).where('contact_pk', '<=', toPk).execute();
+  const out = new Map<number, string[]>();
+  for (const r of rows) {
+    const pk = Number(r.contact_pk);
+    const list = out.get(pk);
+    if (list) list.push(r.segment_id); else out.set(pk, [r.segment_id]);
+  }
+  return out;
+}
+
 /**
  * Re-evaluates the contact's dynamic segments at `now`; manual membership is kept as stored.
  * Returns what changed. `stored` is the contact's values as they are after the write.

@@ -3,7 +3,7 @@
 import { prepareContact } from '../conditions/contact-values.js';
 import type { StoredValues } from '../conditions/contact-values.js';
 import type { Database } from '../db/database.js';
-import { evaluateSegments } from './membership-writer.js';
+import { evaluateSegments, storedMembershipsInRange } from './membership-writer.js';
 import type { WorkspaceStates } from './workspace-state.js';
 
 export interface Difference {
@@ -24,15 +24,9 @@ export async function verifyWorkspace(database: Database, states: WorkspaceState
       .where('pk', '>', cursor).orderBy('pk').limit(batchSize).execute();
     if (rows.length === 0) break;
     const first = Number(rows[0].pk), last = Number(rows[rows.length - 1].pk);
-    const stored = new Map<number, Set<string>>();
-    for (const m of await db.selectFrom('segment_members').select(['contact_pk', 'segment_id']).where('workspace_id', '=', workspaceId)
-      .where('contact_pk', '>=', first).where('contact_pk', '<=', last).execute()) {
-      const pk = Number(m.contact_pk);
-      (stored.get(pk) ?? stored.set(pk, new Set()).get(pk)!).add(m.segment_id);
-    }
+    const stored = await storedMembershipsInRange(db, workspaceId, first, last);
     for (const row of rows) {
-      const pk = Number(row.pk);
-      const mine = stored.get(pk) ?? new Set<string>();
+      const mine = new Set(stored.get(Number(row.pk)));
       const { members } = evaluateSegments(state, prepareContact(state.layout, JSON.parse(row.attributes) as StoredValues), (s) => mine.has(s.id), now);
       for (const s of state.segments) {
         if (mine.has(s.id)) actualCounts.set(s.id, actualCounts.get(s.id)! + 1);
