@@ -135,10 +135,10 @@ const writePath = expectHits('prepare + 60', measure(() => {
   return hits;
 }, { warmup: 1, rounds: ROUNDS }));
 const usPerContact = (t: Timing) => (t.medianMs * 1e3) / N;
-log(`  coerce (coerceValue per attribute):  ${fmt.us(usPerContact(coerceOnly))} µs per contact`);
-log(`  prepareContact (fold, blanks):       ${fmt.us(usPerContact(prepareOnly))} µs per contact`);
-log(`  both (raw JSON → prepared):          ${fmt.us(usPerContact(prepTotal))} µs per contact`);
-log(`  raw JSON → prepared → all 60 checks: ${fmt.us(usPerContact(writePath))} µs per contact`);
+log(`  coerceValue per attribute, into a StoredValues record: ${fmt.us(usPerContact(coerceOnly))} µs per contact`);
+log(`  prepareContact from that record:                      ${fmt.us(usPerContact(prepareOnly))} µs per contact`);
+log(`  both (raw JSON → prepared):                           ${fmt.us(usPerContact(prepTotal))} µs per contact`);
+log(`  raw JSON → prepared → all 60 checks:                  ${fmt.us(usPerContact(writePath))} µs per contact`);
 
 // ---- (d): experiments — not the engine; each verified against it before it is timed ------------
 log('\n(d) experiments (bench/experiments/): what would reach the targets; each selects/prepares exactly as the engine');

@@ -75,4 +75,19 @@ const rows = variants.map(([name, fn]) => {
   return [name, fmt.us((t.medianMs * 1e3) / N), fmt.us((Math.min(...t.roundsMs) * 1e3) / N)];
 });
 log(table(['variant', 'µs per contact (median)', '(best round)'], rows));
+
+// Per attribute, in a loop of its own (monomorphic, so this is the floor of each coercion).
+const perAttribute = attributes.filter((a) => a.key !== 'segments').map((def) => {
+  const values = raw.map((r) => r[def.key]).filter((v) => v !== undefined);
+  const stored = values.map((v) => { const c = coerceValue(def, v, BENCH_TIME_ZONE); return c.ok ? c.value : null; });
+  const coerce = measure(() => { let n = 0; for (let i = 0; i < values.length; i++) if (coerceValue(def, values[i], BENCH_TIME_ZONE).ok) n++; return n; }, { warmup: 1, rounds: 5, gc: false });
+  const prep = measure(() => { let n = 0; for (let i = 0; i < stored.length; i++) if (prepareValue(def.type, stored[i]) !== undefined) n++; return n; }, { warmup: 1, rounds: 5, gc: false });
+  const nsCoerce = (coerce.medianMs * 1e6) / values.length, nsPrep = (prep.medianMs * 1e6) / values.length;
+  return { def, present: values.length / N, nsCoerce, nsPrep, usPerContact: ((nsCoerce + nsPrep) * values.length) / N / 1000 };
+}).sort((a, b) => b.usPerContact - a.usPerContact);
+log('\nper attribute, each in a loop of its own: ns per value, and µs per contact (× share present)');
+log(table(['attribute', 'type', 'present', 'coerceValue ns', 'prepareValue ns', 'µs per contact'], perAttribute.map((r) => [
+  r.def.key, r.def.type, r.present.toFixed(2), fmt.ns(r.nsCoerce), fmt.ns(r.nsPrep), r.usPerContact.toFixed(2),
+])));
+log(`sum: ${perAttribute.reduce((a, r) => a + r.usPerContact, 0).toFixed(2)} µs per contact`);
 log(`at end: ${load()}\n(sink ${sinkValue()})`);
