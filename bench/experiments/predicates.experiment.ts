@@ -46,4 +46,12 @@ const rows = variants.map(({ name, tests }) => {
 log(table(['variant', 'contact × 60 ns/check', 'condition × all ns/check', 'speed-up (contact × 60)'], rows.map((r) => [
   r.name, fmt.ns(r.byContact), fmt.ns(r.byCondition), `${(rows[0].byContact / r.byContact).toFixed(1)}×`,
 ])));
-log(`(sink ${sinkValue()})`);
+
+// Each condition alone (its own loop, so its predicate is the only one the call site sees).
+const alone = BENCH_CONDITIONS.map((c, j) => ({
+  id: c.id,
+  ns: variants.map(({ tests }) => (measure(conditionMajorLoop(prepared, [tests[j]], NOW), { warmup: 2, rounds: 5 }).medianMs * 1e6) / N),
+})).sort((a, b) => b.ns[0] - a.ns[0]);
+log(`\neach condition alone over the ${fmt.int(N)} contacts, ns per check (slowest for the engine first)`);
+log(table(['condition', ...variants.map((v) => v.name)], alone.map((r) => [r.id, ...r.ns.map(fmt.ns)])));
+log(`at end: ${load()}\n(sink ${sinkValue()})`);
