@@ -1,9 +1,10 @@
-// The predicate compiler: a validated condition becomes a closure over a prepared contact, built
-// once per definition and reused for every contact (the write path, auto-apply, routing, bots).
+// The predicate compiler: a validated condition becomes a function over a prepared contact, built
+// once per definition and reused for every contact (the write path, auto-apply, routing, bots),
+// with its time horizon beside it.
 import type { ContactLayout, PreparedContact, PreparedValue } from './contact-values.js';
-import { dateInterval, isRelative, relativeFlip } from './date-interval.js';
-import { OPERATORS } from './operators.js';
-import type { Condition, ConditionKind, RuleNode } from './types.js';
+import { generateTest } from './compile-generated.js';
+import { relativeFlip } from './date-interval.js';
+import type { Condition, RuleNode } from './types.js';
 
 /** Does the value (prepared) satisfy the rule at `now`? */
 type ValueTest = (value: PreparedValue, now: number) => boolean;
@@ -30,126 +31,24 @@ export function compilePredicate(condition: Condition, layout: ContactLayout, op
   return { test: compileTest(condition, layout, options), nextChange: compileHorizon(condition, layout) };
 }
 
-// ---- test -------------------------------------------------------------------------------------
+// ---- test ----------------------------------------------------------------------------------
 
-const TESTS: { [K in ConditionKind]: (node: Extract<Condition, { kind: K }>, layout: ContactLayout, o: CompileOptions) => ContactTest } = {
-  all(node, layout, o) {
-    const parts = node.children.map((c) => compileTest(c, layout, o));
-    if (parts.length === 0) return () => true; // an empty "all" matches everyone
-    if (parts.length === 1) return parts[0];
-    if (parts.length === 2) { const [a, b] = parts; return (c, now) => a(c, now) && b(c, now); }
-    return (c, now) => {
-      for (let i = 0; i < parts.length; i++) if (!parts[i](c, now)) return false;
-      return true;
-    };
-  },
-  any(node, layout, o) {
-    const parts = node.children.map((c) => compileTest(c, layout, o));
-    if (parts.length === 0) return () => false; // an empty "any" matches no one
-    if (parts.length === 1) return parts[0];
-    if (parts.length === 2) { const [a, b] = parts; return (c, now) => a(c, now) || b(c, now); }
-    return (c, now) => {
-      for (let i = 0; i < parts.length; i++) if (parts[i](c, now)) return true;
-      return false;
-    };
-  },
-  not(node, layout, o) {
-    const inner = compileTest(node.child, layout, o);
-    return (c, now) => !inner(c, now);
-  },
-  rule(node, layout, o) {
-    const at = slot(layout, node);
-    const test = compileRule(node, o);
-    return (c, now) => test(c[at], now);
-  },
-};
-
+/** The condition's test: one generated function (compile-generated.ts). */
 export function compileTest(node: Condition, layout: ContactLayout, o: CompileOptions): ContactTest {
-  return (TESTS[node.kind] as (n: Condition, l: ContactLayout, o: CompileOptions) => ContactTest)(node, layout, o);
+  return generateTest(node, layout, o.timeZone).test;
+}
+
+/** One rule as a test of one prepared value (explain shows each rule's own result). */
+export function compileRule(rule: RuleNode, o: CompileOptions): ValueTest {
+  const layout: ContactLayout = { attributes: [{ key: rule.attr, type: rule.type }], index: new Map([[rule.attr, 0]]) };
+  const test = generateTest(rule, layout, o.timeZone).test;
+  return (v, now) => test([v], now);
 }
 
 function slot(layout: ContactLayout, node: RuleNode): number {
   const at = layout.index.get(node.attr);
   if (at === undefined) throw new Error(`compilePredicate: attribute "${node.attr}" is not in the layout`);
   return at;
-}
-
-/** A rule as a test of one prepared value. A negative operator is exactly `not` its positive twin. */
-export function compileRule(rule: RuleNode, o: CompileOptions): ValueTest {
-  const twin = OPERATORS[rule.op].complementOf;
-  if (twin) {
-    const positive = compilePositive({ ...rule, op: twin }, o);
-    return (v, now) => !positive(v, now);
-  }
-  return compilePositive(rule, o);
-}
-
-function compilePositive(rule: RuleNode, o: CompileOptions): ValueTest {
-  const { operand, type } = rule;
-  if (rule.op === 'is_empty') return (v) => v === undefined;
-  if (type === 'date') return compileDate(rule, o);
-  switch (operand.shape) {
-    case 'text': {
-      const f = operand.folded;
-      if (type === 'list') return (v) => v !== undefined && (v as readonly string[]).includes(f);
-      switch (rule.op) {
-        case 'eq': return (v) => v === f;
-        case 'contains': return (v) => v !== undefined && (v as string).includes(f);
-        case 'starts_with': return (v) => v !== undefined && (v as string).startsWith(f);
-        case 'ends_with': return (v) => v !== undefined && (v as string).endsWith(f);
-      }
-      break;
-    }
-    case 'texts': {
-      const set = new Set(operand.folded);
-      if (type === 'list') {
-        return (v) => {
-          if (v === undefined) return false;
-          const items = v as readonly string[];
-          for (let i = 0; i < items.length; i++) if (set.has(items[i])) return true;
-          return false;
-        };
-      }
-      return (v) => set.has(v as string);
-    }
-    case 'number': {
-      const n = operand.value;
-      switch (rule.op) {
-        case 'eq': return (v) => v === n;
-        case 'gt': return (v) => v !== undefined && (v as number) > n;
-        case 'gte': return (v) => v !== undefined && (v as number) >= n;
-        case 'lt': return (v) => v !== undefined && (v as number) < n;
-        case 'lte': return (v) => v !== undefined && (v as number) <= n;
-      }
-      break;
-    }
-    case 'numbers': {
-      const set = new Set(operand.values);
-      return (v) => set.has(v as number);
-    }
-    case 'numberRange': {
-      const { low, high } = operand;
-      return (v) => v !== undefined && (v as number) >= low && (v as number) <= high;
-    }
-    case 'boolean': {
-      const b = operand.value;
-      return (v) => v === b;
-    }
-  }
-  throw new Error(`compilePredicate: no test for ${rule.op} on ${type}`);
-}
-
-function compileDate(rule: RuleNode, o: CompileOptions): ValueTest {
-  if (isRelative(rule)) {
-    return (v, now) => {
-      if (v === undefined) return false;
-      const { low, high } = dateInterval(rule, o.timeZone, now);
-      return (v as number) >= low && (v as number) <= high;
-    };
-  }
-  // Day bounds depend on the zone only: computed once, here.
-  const { low, high } = dateInterval(rule, o.timeZone, 0);
-  return (v) => v !== undefined && (v as number) >= low && (v as number) <= high;
 }
 
 // ---- horizon ----------------------------------------------------------------------------------
