@@ -121,7 +121,7 @@ describe.skipIf(pgUrl === null)('concurrent writers on PostgreSQL (separate proc
   }
 
   it('two processes updating the same contacts, each its own attribute: no update lost, membership equals a full recompute', async () => {
-    const ROUNDS = 20;
+    const ROUNDS = 15;
     const results = await runWorkers(t.schema, [
       { ROLE: 'writer', ATTR: 'a', ROUNDS: String(ROUNDS), CONTACTS: String(CONTACTS), SEED: '1' },
       { ROLE: 'writer', ATTR: 'b', ROUNDS: String(ROUNDS), CONTACTS: String(CONTACTS), SEED: '2' },
@@ -133,7 +133,7 @@ describe.skipIf(pgUrl === null)('concurrent writers on PostgreSQL (separate proc
   });
 
   it('and in batches of several contacts, in different orders, one transaction each', async () => {
-    const ROUNDS = 8;
+    const ROUNDS = 6;
     const results = await runWorkers(t.schema, [
       { ROLE: 'writer', ATTR: 'a', ROUNDS: String(ROUNDS), CONTACTS: String(CONTACTS), SEED: '3', BATCH: '5' },
       { ROLE: 'writer', ATTR: 'b', ROUNDS: String(ROUNDS), CONTACTS: String(CONTACTS), SEED: '4', BATCH: '5' },
@@ -142,7 +142,7 @@ describe.skipIf(pgUrl === null)('concurrent writers on PostgreSQL (separate proc
   });
 
   it('while a third process edits a definition (with a relative date) and runs its backfill', async () => {
-    const ROUNDS = 10;
+    const ROUNDS = 8;
     const conditions = [
       { all: [{ attr: 'a', op: 'gte', value: 30 }, { attr: 'last_interaction_at', op: 'within_last', value: { amount: 2, unit: 'days' } }] },
       { attr: 'a', op: 'gte', value: 50 },
@@ -165,7 +165,7 @@ describe.skipIf(pgUrl === null)('concurrent writers on PostgreSQL (separate proc
     await runBackfills(t.database, states);
     const dir = mkdtempSync(join(tmpdir(), 'segments-pg-'));
     const stop = join(dir, 'stop');
-    const ROUNDS = 12;
+    const ROUNDS = 10;
     try {
       const results = await runWorkers(t.schema, [
         { ROLE: 'writer', ATTR: 'a', ROUNDS: String(ROUNDS), CONTACTS: String(CONTACTS), SEED: '7', DUE_IN_MS: '300', SEEN_SPAN_MS: '60000' },
