@@ -16,6 +16,7 @@ import type { AttributeDef, ConditionJson, Operator, Schema } from '../../condit
 import { createAttribute } from '../../contacts/attribute-store.js';
 import { writeTransaction } from '../../db/write-transaction.js';
 import { runBackfills, runBatch } from '../backfill.js';
+import { readEvents } from '../event-feed.js';
 import { changeManualMembers } from '../manual-members.js';
 import { createSegment, deleteSegment, updateSegment } from '../segment-store.js';
 import { refreshDue } from '../time-refresh.js';
@@ -325,8 +326,34 @@ export class SequenceRunner {
   async run(steps: readonly Step[]): Promise<void> {
     for (let i = 0; i < steps.length; i++) {
       this.log.push(`#${i} ${JSON.stringify(steps[i])}`);
+      const before = await this.activeVersions();
       const settled = await this.step(steps[i]);
-      await this.check(`after step #${i} ${JSON.stringify(steps[i])}`, settled);
+      const where = `after step #${i} ${JSON.stringify(steps[i])}`;
+      await this.checkEventVersions(where, before);
+      await this.check(where, settled);
+    }
+  }
+
+  private lastSeq = 0;
+
+  private async activeVersions(): Promise<Map<string, number>> {
+    return new Map((await this.segmentRows()).map((r) => [r.id, r.active_version]));
+  }
+
+  /**
+   * "Each event records the definition version that caused it": an entered or left event of a step
+   * carries an active version of its segment from during the step: from the one before the step to
+   * the one after (builds that complete during the step move it, a dependent's rebuild more than once).
+   */
+  private async checkEventVersions(where: string, before: ReadonlyMap<string, number>): Promise<void> {
+    const after = await this.activeVersions();
+    const events = await readEvents(this.e.database.db, this.ws, this.lastSeq, 100_000);
+    for (const ev of events) {
+      this.lastSeq = ev.seq;
+      if (ev.type === 'segment.deleted') continue;
+      const low = Math.max(1, before.get(ev.segmentId) ?? 1), high = after.get(ev.segmentId) ?? 0;
+      expect(low <= ev.segmentVersion && ev.segmentVersion <= high,
+        `${where}: event ${ev.seq} (${ev.type} ${ev.segmentId} ${ev.contactId}) records version ${ev.segmentVersion}, not one from ${low} to ${high}`).toBe(true);
     }
   }
 
