@@ -54,15 +54,19 @@ async function runWorkers(schema: string, roles: Array<Record<string, string>>, 
     if (r.done) throw new Error(`a worker ended early (exit ${await c.exited}): ${c.stderr()}`);
     return r.value;
   };
-  for (const c of children) expect(await nextLine(c)).toBe('ready');
-  for (const c of children) c.child.stdin.end('go\n');
-  const results = children.map(async (c) => {
-    const result = JSON.parse(await nextLine(c)) as WorkerResult;
-    expect(await c.exited, c.stderr()).toBe(0);
-    return result;
-  });
-  await whenStarted?.(results);
-  return Promise.all(results);
+  try {
+    for (const c of children) expect(await nextLine(c)).toBe('ready');
+    for (const c of children) c.child.stdin.end('go\n');
+    const results = children.map(async (c) => {
+      const result = JSON.parse(await nextLine(c)) as WorkerResult;
+      expect(await c.exited, c.stderr()).toBe(0);
+      return result;
+    });
+    await whenStarted?.(results);
+    return await Promise.all(results);
+  } finally {
+    for (const c of children) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL'); // a failed test leaves no worker behind
+  }
 }
 
 describe.skipIf(pgUrl === null)('concurrent writers on PostgreSQL (separate processes)', () => {
