@@ -86,6 +86,9 @@ export async function runBatch(database: Database, states: WorkspaceStates, jobI
       options.onProgress?.({ segmentId: job.segment_id, processed, total, done: false });
       return false;
     } catch (error) {
+      // A database error (deadlock, lost connection) ends this transaction: let it roll back
+      // (and be retried); only an error of the definition itself fails the build.
+      if (isDatabaseError(error)) throw error;
       const detail = error instanceof Error ? error.message : String(error);
       await tx.updateTable('segment_jobs').set({ status: 'failed', detail, updated_ms: now }).where('id', '=', jobId).execute();
       await tx.updateTable('segments').set({ status: 'failed', status_detail: detail }).where('workspace_id', '=', ws).where('id', '=', job.segment_id).execute();
@@ -142,4 +145,10 @@ async function contactIds(tx: Tx, pks: number[]): Promise<Map<number, string>> {
     for (const r of rows) out.set(Number(r.pk), r.id);
   }
   return out;
+}
+
+/** PostgreSQL errors carry a five-character SQLSTATE; better-sqlite3's a SQLITE_* code. */
+function isDatabaseError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (/^[0-9A-Z]{5}$/.test(code) || code.startsWith('SQLITE_'));
 }

@@ -4,7 +4,7 @@
 // contacts that change, not all contacts.
 import type { StoredValues } from '../conditions/contact-values.js';
 import type { Database } from '../db/database.js';
-import { writeTransaction } from '../db/write-transaction.js';
+import { dialectOf, writeTransaction } from '../db/write-transaction.js';
 import { CountDeltas, updateMembership } from './membership-writer.js';
 import type { WorkspaceStates } from './workspace-state.js';
 
@@ -13,8 +13,12 @@ export async function refreshDue(database: Database, states: WorkspaceStates, no
   let total = 0;
   for (;;) {
     const n = await writeTransaction(database, async (tx) => {
-      const due = await tx.selectFrom('contacts').select(['pk', 'id', 'workspace_id', 'attributes'])
-        .where('next_change_ms', '<=', now).orderBy('next_change_ms').limit(batchSize).execute();
+      let query = tx.selectFrom('contacts').select(['pk', 'id', 'workspace_id', 'attributes'])
+        .where('next_change_ms', '<=', now).orderBy('next_change_ms').limit(batchSize);
+      // On PostgreSQL, lock the due contacts and skip those a writer holds: the writer
+      // re-evaluates them itself, and the refresh never works from a stale read.
+      if (dialectOf(tx) === 'postgres') query = query.forUpdate().skipLocked();
+      const due = await query.execute();
       const counts = new Map<string, CountDeltas>();
       for (const c of due) {
         const state = await states.get(tx, c.workspace_id);
