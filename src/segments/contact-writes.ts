@@ -9,7 +9,7 @@ import { deleteContactRow, findContact, insertContact, newContactId, readContact
 import type { StoredContact } from '../contacts/contact-store.js';
 import type { ContactSink, RowOutcome } from '../contacts/import/contact-sink.js';
 import type { Database } from '../db/database.js';
-import { writeTransaction } from '../db/write-transaction.js';
+import { dialectOf, writeTransaction } from '../db/write-transaction.js';
 import type { Tx } from '../db/write-transaction.js';
 import { InvalidInput, NotFound } from '../errors.js';
 import { CountDeltas, storedMembership, updateMembership, writeDiff } from './membership-writer.js';
@@ -27,6 +27,7 @@ export class ContactWrites implements ContactSink {
   /** Writes rows in one transaction; a row that does not fit is reported and writes nothing. */
   async writeBatch(workspaceId: string, rows: ReadonlyArray<Readonly<Record<string, unknown>>>): Promise<RowOutcome[]> {
     return writeTransaction(this.database, async (tx) => {
+      await lockPendingJobs(tx, workspaceId);
       const state = await this.states.get(tx, workspaceId);
       const now = this.clock();
       const outcomes: RowOutcome[] = [];
@@ -47,12 +48,14 @@ export class ContactWrites implements ContactSink {
   /** Deletes a contact; it leaves every segment it was in (an event each). */
   async delete(workspaceId: string, id: string): Promise<void> {
     await writeTransaction(this.database, async (tx) => {
+      await lockPendingJobs(tx, workspaceId);
       const state = await this.states.get(tx, workspaceId);
       const contact = await findContact(tx, workspaceId, { id });
       if (!contact) throw new NotFound('contact', id);
       const current = await storedMembership(tx, workspaceId, contact.pk);
       const counts = new CountDeltas();
       await writeDiff(tx, state, contact, [], [...current.keys()], this.clock(), counts);
+      await tx.deleteFrom('segment_builds').where('contact_pk', '=', contact.pk).execute();
       await deleteContactRow(tx, contact.pk);
       await counts.flush(tx, workspaceId);
     });
@@ -67,6 +70,14 @@ export class ContactWrites implements ContactSink {
 }
 
 const MAX_ID_LENGTH = 255;
+
+/** PostgreSQL: a backfill batch holds its job FOR UPDATE; taking the jobs first orders every write before or after a batch, with the same lock order (job, then contacts). */
+export async function lockPendingJobs(tx: Tx, workspaceId: string | null): Promise<void> {
+  if (dialectOf(tx) !== 'postgres') return;
+  let q = tx.selectFrom('segment_jobs').select('id').where('status', '=', 'pending');
+  if (workspaceId !== null) q = q.where('workspace_id', '=', workspaceId);
+  await q.orderBy('id').forShare().execute();
+}
 
 async function writeRow(tx: Tx, state: WorkspaceState, row: Readonly<Record<string, unknown>>, now: number, counts: CountDeltas): Promise<RowOutcome> {
   const errors: ValidationIssue[] = [];

@@ -71,6 +71,10 @@ export function evaluateSegments(state: WorkspaceState, prepared: PreparedContac
   let nextChange = Infinity;
   for (const s of state.segments) {
     prepared[state.segmentsSlot] = members.size === 0 ? undefined : [...members];
+    if (s.building) {
+      const b = s.building.predicate.nextChange(prepared, now);
+      if (b < nextChange) nextChange = b;
+    }
     if (s.kind === 'manual' || s.active === null) {
       // Manual, or dynamic and not built yet: its membership is what is stored.
       if (isStoredMember(s)) members.add(s.id);
@@ -79,10 +83,6 @@ export function evaluateSegments(state: WorkspaceState, prepared: PreparedContac
     if (s.active.test(prepared, now)) members.add(s.id);
     const h = s.active.nextChange(prepared, now);
     if (h < nextChange) nextChange = h;
-    if (s.building) {
-      const b = s.building.predicate.nextChange(prepared, now);
-      if (b < nextChange) nextChange = b;
-    }
   }
   prepared[state.segmentsSlot] = members.size === 0 ? undefined : [...members];
   return { members, nextChange };

@@ -95,11 +95,11 @@ async function refuseCycle(tx: Tx, workspaceId: string, id: string, condition: C
   if (!condition) return;
   const deps = dependenciesOf(condition);
   if (deps.length === 0) return;
-  const rows = await tx.selectFrom('segments').select(['id', 'name', 'condition', 'kind']).where('workspace_id', '=', workspaceId).execute();
+  const rows = await tx.selectFrom('segments').select(['id', 'name', 'condition', 'active_condition', 'kind']).where('workspace_id', '=', workspaceId).execute();
   const { schema } = await loadSchema(tx, workspaceId);
   const known = new Set(rows.map((r) => r.id));
   const nodes = rows.filter((r) => r.kind === 'dynamic' && r.condition !== null)
-    .map((r) => ({ id: r.id, dependsOn: dependenciesOf(storedCondition(schema, r.condition!, known)) }));
+    .map((r) => ({ id: r.id, dependsOn: [r.condition, r.active_condition].flatMap((j) => (j === null ? [] : dependenciesOf(storedCondition(schema, j, known)))) }));
   const cycle = findCycle(nodes, id, deps);
   if (cycle) {
     const names = new Map(rows.map((r) => [r.id, r.name]));

@@ -5,6 +5,7 @@
 import type { StoredValues } from '../conditions/contact-values.js';
 import type { Database } from '../db/database.js';
 import { dialectOf, writeTransaction } from '../db/write-transaction.js';
+import { lockPendingJobs } from './contact-writes.js';
 import { CountDeltas, updateMembership } from './membership-writer.js';
 import type { WorkspaceStates } from './workspace-state.js';
 
@@ -13,12 +14,12 @@ export async function refreshDue(database: Database, states: WorkspaceStates, no
   let total = 0;
   for (;;) {
     const n = await writeTransaction(database, async (tx) => {
-      let query = tx.selectFrom('contacts').select(['pk', 'id', 'workspace_id', 'attributes'])
+      await lockPendingJobs(tx, null);
+      let q = tx.selectFrom('contacts').select(['pk', 'id', 'workspace_id', 'attributes'])
         .where('next_change_ms', '<=', now).orderBy('next_change_ms').limit(batchSize);
-      // On PostgreSQL, lock the due contacts and skip those a writer holds: the writer
-      // re-evaluates them itself, and the refresh never works from a stale read.
-      if (dialectOf(tx) === 'postgres') query = query.forUpdate().skipLocked();
-      const due = await query.execute();
+      // The values must be the current ones: lock them; a contact being written is skipped (its writer re-evaluates it).
+      if (dialectOf(tx) === 'postgres') q = q.forUpdate().skipLocked();
+      const due = await q.execute();
       const counts = new Map<string, CountDeltas>();
       for (const c of due) {
         const state = await states.get(tx, c.workspace_id);
