@@ -99,3 +99,25 @@ export function contactMajorLoop<C>(contacts: readonly C[], fns: readonly Check<
 export function conditionMajorLoop<C>(contacts: readonly C[], fns: readonly Check<C>[], now: number): () => number {
   return freshLoop('for (let j = 0; j < fns.length; j++) { const test = fns[j]; for (let i = 0; i < contacts.length; i++) if (test(contacts[i], now)) hits++; }', contacts, fns, now);
 }
+
+/**
+ * Several implementations timed in turns: each cycle times every one once, starting one place
+ * later each cycle, so a change in the machine's load during the run falls on all of them alike.
+ * `roundsMs[k]` of every timing comes from the same cycle k.
+ */
+export function measureInterleaved(fns: readonly (() => number)[], options: { warmup: number; cycles: number; gc?: boolean }): Timing[] {
+  for (const fn of fns) for (let w = 0; w < options.warmup; w++) sink += fn();
+  const rounds: number[][] = fns.map(() => []);
+  const results: number[] = fns.map(() => 0);
+  for (let cycle = 0; cycle < options.cycles; cycle++) {
+    for (let k = 0; k < fns.length; k++) {
+      const i = (k + cycle) % fns.length;
+      if (options.gc !== false) collect?.();
+      const start = process.hrtime.bigint();
+      results[i] = fns[i]();
+      rounds[i][cycle] = Number(process.hrtime.bigint() - start) / 1e6;
+      sink += results[i];
+    }
+  }
+  return fns.map((_, i) => ({ medianMs: median(rounds[i]), roundsMs: rounds[i], result: results[i] }));
+}
