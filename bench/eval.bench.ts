@@ -2,7 +2,8 @@
 //   (a) ns per (contact, condition) check: our compiled predicates on prepared contacts;
 //   (b) the same for json-logic-js, sift, mingo and GrowthBook, each first verified to select
 //       exactly the contacts ours selects, for every condition;
-//   (c) µs per contact to prepare it from raw JSON (coerce, then prepareContact), and prepare + 60.
+//   (c) µs per contact to read it from raw JSON into stored and prepared values (readContactInput,
+//       the write path's one pass), and that + all 60 checks.
 // Usage: tsx --expose-gc bench/eval.bench.ts [--contacts N] [--cycles C] [--rounds R]
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
@@ -11,7 +12,7 @@ import type { ContactTest } from '../src/conditions/compile-predicate.js';
 import { prepareContact } from '../src/conditions/contact-values.js';
 import type { PreparedContact, StoredValues } from '../src/conditions/contact-values.js';
 import {
-  BENCH_CONDITIONS, BENCH_LAYOUT, BENCH_NOW, BENCH_TIME_ZONE, assertNonTrivialShares, coerceContact, formatShareTable, generateContacts,
+  BENCH_CONDITIONS, BENCH_LAYOUT, BENCH_NOW, BENCH_TIME_ZONE, assertNonTrivialShares, coerceContact, formatShareTable, generateContacts, readRaw,
 } from './fixtures.js';
 import { conditionMajorLoop, contactMajorLoop, fmt, load, machine, measure, measureInterleaved, median, numberArg, sinkValue, table } from './harness.js';
 import type { Timing } from './harness.js';
@@ -25,7 +26,6 @@ import { toMongoQuery } from './peers/mongo-query.js';
 import type { Peer, PeerObject } from './peers/peer.js';
 import { toPeerObject } from './peers/peer.js';
 import { siftPeer } from './peers/sift.js';
-import { createFastPreparer } from './experiments/fast-prepare.js';
 import { fusePredicate } from './experiments/fused-predicate.js';
 import { generatePredicate } from './experiments/generated-predicate.js';
 import { verifyPeer } from './peers/verify.js';
@@ -91,9 +91,9 @@ for (const { name, fns } of experiments) {
     for (let i = 0; i < N; i++) if ((test(prepared[i], NOW) ? 1 : 0) !== ours[j][i]) throw new Error(`${name} disagrees on ${BENCH_CONDITIONS[j].id}, ${raw[i].id}`);
   });
 }
-const fast = createFastPreparer(BENCH_LAYOUT, BENCH_TIME_ZONE);
-for (let i = 0; i < N; i++) if (!isDeepStrictEqual(fast.prepare(raw[i]), prepared[i])) throw new Error(`fast-prepare differs on ${raw[i].id}`);
-log(`verified: the experiments (bench/experiments/) select and prepare exactly as the engine`);
+log(`verified: the experiments (bench/experiments/) select exactly as the engine`);
+for (let i = 0; i < N; i++) if (!isDeepStrictEqual(readRaw(raw[i]).prepared, prepared[i])) throw new Error(`readContactInput prepares ${raw[i].id} unlike prepareContact`);
+log(`verified: the write path's one pass (readContactInput) prepares every contact as prepareContact does from its stored values`);
 
 // ---- (a), (b): checks, all implementations timed in turns ----------------------------------------
 const checks = N * M;
@@ -128,38 +128,28 @@ log(`  ours, slowest conditions each alone over all contacts (ns per check): ${s
 // ---- (c): preparation ---------------------------------------------------------------------------
 log(`\n(c) preparing a contact from raw JSON (paid once per write, for all segments); timed in turns, ${ROUNDS} cycles`);
 const prepareRows: [string, () => number][] = [
-  ['coerceValue per attribute, into a StoredValues record', () => {
+  ['readContactInput: raw JSON → stored values + prepared', () => {
     let n = 0;
-    for (let i = 0; i < N; i++) if (coerceContact(raw[i]).email !== undefined) n++;
+    for (let i = 0; i < N; i++) if (readRaw(raw[i]).prepared[0] !== undefined) n++;
     return n;
   }],
-  ['prepareContact from that record', () => {
-    let n = 0;
-    for (let i = 0; i < N; i++) if (prepareContact(BENCH_LAYOUT, stored[i])[0] !== undefined) n++;
-    return n;
-  }],
-  ['both (raw JSON → prepared)', () => {
-    let n = 0;
-    for (let i = 0; i < N; i++) if (prepareContact(BENCH_LAYOUT, coerceContact(raw[i]))[0] !== undefined) n++;
-    return n;
-  }],
-  ['raw JSON → prepared → all 60 checks', () => {
+  ['readContactInput → all 60 checks (a new contact\'s write)', () => {
     let hits = 0;
     for (let i = 0; i < N; i++) {
-      const c = prepareContact(BENCH_LAYOUT, coerceContact(raw[i]));
+      const c = readRaw(raw[i]).prepared;
       for (let j = 0; j < M; j++) if (tests[j](c, NOW)) hits++;
     }
     return hits;
   }],
-  ['(experiment) fast-prepare', () => {
+  ['prepareContact from stored values (an update, a backfill)', () => {
     let n = 0;
-    for (let i = 0; i < N; i++) if (fast.prepare(raw[i])[0] !== undefined) n++;
+    for (let i = 0; i < N; i++) if (prepareContact(BENCH_LAYOUT, stored[i])[0] !== undefined) n++;
     return n;
   }],
-  ['(experiment) fast-prepare → all 60 engine checks', () => {
+  ['prepareContact from stored values → all 60 checks', () => {
     let hits = 0;
     for (let i = 0; i < N; i++) {
-      const c = fast.prepare(raw[i]);
+      const c = prepareContact(BENCH_LAYOUT, stored[i]);
       for (let j = 0; j < M; j++) if (tests[j](c, NOW)) hits++;
     }
     return hits;
@@ -167,13 +157,13 @@ const prepareRows: [string, () => number][] = [
 ];
 const prepTimings = measureInterleaved(prepareRows.map(([, fn]) => fn), { warmup: 1, cycles: ROUNDS });
 const usPerContact = (t: Timing) => (t.medianMs * 1e3) / N;
-expectHits('prepare + 60', prepTimings[3]);
-expectHits('fast-prepare + 60', prepTimings[5]);
+expectHits('readContactInput + 60', prepTimings[1]);
+expectHits('prepareContact + 60', prepTimings[3]);
 log(table(['step', 'µs per contact'], prepareRows.map(([name], k) => [name, fmt.us(usPerContact(prepTimings[k]))])));
 
 // ---- summary -----------------------------------------------------------------------------------
 const ratio = ratioOf(0);
-const writeUs = usPerContact(prepTimings[3]);
+const writeUs = usPerContact(prepTimings[1]);
 log(`\ntarget 1: checks ≥ ${CHECKS_TARGET}× faster than the fastest peer (${contenders[fastestPeer].name} by median): ${ratio.toFixed(1)}× → ${ratio >= CHECKS_TARGET ? 'PASS' : 'MISS'}`);
 log(`target 2: preparation + all ${M} checks < ${WRITE_TARGET_US} µs per contact: ${fmt.us(writeUs)} µs → ${writeUs < WRITE_TARGET_US ? 'PASS' : 'MISS'}`);
 log(`at end: ${load()}`);

@@ -1,12 +1,12 @@
 // The fixtures every benchmark uses: the BENCH workspace (schema, time zone, a fixed `now`), a
 // deterministic generator of raw contacts, the 60 segment conditions (validated at load, with the
 // operator coverage checked), and the steps from raw JSON to what the predicates read.
-import { createLayout, prepareContact } from '../src/conditions/contact-values.js';
+import { createLayout } from '../src/conditions/contact-values.js';
 import type { ContactLayout, PreparedContact, StoredValue, StoredValues } from '../src/conditions/contact-values.js';
 import { OPERATORS } from '../src/conditions/operators.js';
 import type { AttributeDef, AttributeType, Condition, Operator } from '../src/conditions/types.js';
 import { validate } from '../src/conditions/validate.js';
-import { coerceValue } from '../src/contacts/coerce.js';
+import { readContactInput } from '../src/contacts/contact-input.js';
 import { CONDITION_JSON } from './fixtures/conditions.js';
 import type { RawContact } from './fixtures/contacts.js';
 import { BENCH_NOW, BENCH_SCHEMA, BENCH_SEED, BENCH_TIME_ZONE } from './fixtures/schema.js';
@@ -90,28 +90,23 @@ export const BENCH_CONDITIONS: readonly BenchCondition[] = loadConditions();
 
 export const BENCH_LAYOUT: ContactLayout = createLayout(BENCH_SCHEMA);
 
-const DEFS: ReadonlyMap<string, AttributeDef> = new Map(BENCH_SCHEMA.map((a) => [a.key, a]));
-
-/**
- * What a write stores: each attribute coerced (`coerceValue`), removals (null) dropped. The
- * generator only writes valid data, so a coercion error is a fixture bug and throws.
- */
-export function coerceContact(raw: RawContact, timeZone = BENCH_TIME_ZONE): StoredValues {
-  const values: Record<string, StoredValue> = {};
-  for (const key in raw) {
-    if (key === 'id') continue;
-    const def = DEFS.get(key);
-    if (def === undefined) throw new Error(`bench fixtures: ${raw.id} has unknown attribute "${key}"`);
-    const coerced = coerceValue(def, raw[key], timeZone);
-    if (!coerced.ok) throw new Error(`bench fixtures: ${raw.id}.${key}: ${coerced.message}`);
-    if (coerced.value !== null) values[key] = coerced.value;
-  }
-  return values;
+/** Raw JSON → what the write path reads from it in one pass: stored values and the prepared contact. Throws on a bad value. */
+export function readRaw(raw: RawContact, layout: ContactLayout = BENCH_LAYOUT, timeZone = BENCH_TIME_ZONE): { values: StoredValues; prepared: PreparedContact } {
+  const { changes, prepared, errors } = readContactInput(layout, raw, timeZone);
+  if (errors.length > 0) throw new Error(`bench fixtures: ${raw.id}.${errors[0].path}: ${errors[0].message}`);
+  return { values: changes as StoredValues, prepared };
 }
 
-/** Raw JSON → stored values → prepared: what a write pays once for every segment. */
+/** Raw JSON → stored values, as the write path coerces them; removals (null) dropped. */
+export function coerceContact(raw: RawContact): StoredValues {
+  const values = readRaw(raw).values as Record<string, StoredValue | null>;
+  for (const key of Object.keys(values)) if (values[key] === null) delete values[key];
+  return values as StoredValues;
+}
+
+/** Raw JSON → prepared: what a write pays once for every segment. */
 export function prepareRaw(raw: RawContact, layout: ContactLayout = BENCH_LAYOUT): PreparedContact {
-  return prepareContact(layout, coerceContact(raw));
+  return readRaw(raw, layout).prepared;
 }
 
 /** Throws unless every condition selects some but not all contacts. */

@@ -47,9 +47,14 @@ export function prepareValue(type: AttributeType, value: StoredValue | null | un
 }
 
 export function prepareContact(layout: ContactLayout, values: StoredValues): PreparedContact {
-  const { attributes } = layout;
-  const out: PreparedContact = new Array(attributes.length);
-  for (let i = 0; i < attributes.length; i++) out[i] = prepareValue(attributes[i].type, storedValue(values, attributes[i].key));
+  const { attributes, index } = layout;
+  const out: PreparedContact = new Array(attributes.length).fill(undefined);
+  // A contact holds a few of the schema's attributes: walk its own keys, not the schema's (a keyed
+  // read per attribute on objects of many shapes is megamorphic, and most would find nothing).
+  for (const key of Object.keys(values)) {
+    const at = index.get(key);
+    if (at !== undefined) out[at] = prepareValue(attributes[at].type, values[key]);
+  }
   return out;
 }
 

@@ -162,6 +162,39 @@ describe('instants', () => {
     expect(parseDataInstant(text)).toBe(ms(expected));
     expect(parseConditionInstant(text)).toBeNull();
   });
+
+  // parseDataInstant reads by hand what this pattern describes; the reference computes the instant
+  // with Date, independently of the parser's calendar arithmetic.
+  const DATA_INSTANT = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?)$/;
+  function referenceDataInstant(text: string): number | null {
+    const m = DATA_INSTANT.exec(text);
+    if (!m) return null;
+    const [year, month, dayOfMonth, hour, minute] = [1, 2, 3, 4, 5].map((k) => Number(m[k]));
+    const second = Number(m[6] ?? 0), millis = Number((m[7] ?? '0').slice(0, 3).padEnd(3, '0'));
+    const oh = Number(m[10] ?? 0), om = Number(m[11] ?? 0);
+    if (month < 1 || month > 12 || dayOfMonth < 1 || dayOfMonth > daysInMonth(year, month)) return null;
+    if (hour > 23 || minute > 59 || second > 59 || oh > 23 || om > 59) return null;
+    const date = new Date(Date.UTC(2000, 0, 1, hour, minute, second, millis));
+    date.setUTCFullYear(year, month - 1, dayOfMonth);
+    return date.getTime() - (m[9] === '-' ? -1 : 1) * (oh * 60 + om) * 60_000;
+  }
+
+  it('parseDataInstant accepts exactly the data pattern, and reads the same instant as Date', () => {
+    const piece = fc.constantFrom('2025', '0000', '9999', '1969', '-', '02', '29', '12', '13', '00', '31', 'T', 't', ' ', ':', '23', '24', '59', '60',
+      '.', ',', '5', '123456', 'Z', 'z', '+', '-', '04', '0430', '14', '');
+    const wellFormed = fc.tuple(
+      fc.integer({ min: 0, max: 9999 }), fc.integer({ min: 0, max: 13 }), fc.integer({ min: 0, max: 32 }), fc.constantFrom('T', 't', ' '),
+      fc.integer({ min: 0, max: 24 }), fc.integer({ min: 0, max: 60 }), fc.option(fc.integer({ min: 0, max: 60 })), fc.option(fc.stringMatching(/^[.,]\d{0,5}$/)),
+      fc.constantFrom('Z', 'z', '+', '-', '', 'x'), fc.option(fc.integer({ min: 0, max: 24 })), fc.constantFrom('', ':', ';'), fc.option(fc.integer({ min: 0, max: 60 })),
+    ).map(([y, mo, d, t, h, mi, s, frac, z, oh, sep, om]) => {
+      const two = (n: number) => String(n).padStart(2, '0');
+      const time = `${two(h)}:${two(mi)}${s === null ? '' : `:${two(s)}${frac ?? ''}`}`;
+      const offset = z === '+' || z === '-' ? `${z}${oh === null ? '' : two(oh)}${om === null ? '' : `${sep}${two(om)}`}` : z;
+      return `${String(y).padStart(4, '0')}-${two(mo)}-${two(d)}${t}${time}${offset}`;
+    });
+    const text = fc.oneof(wellFormed, fc.array(piece, { maxLength: 14 }).map((parts) => parts.join('')));
+    fc.assert(fc.property(text, (t) => { expect(parseDataInstant(t)).toBe(referenceDataInstant(t)); }), { numRuns: 5000 });
+  });
 });
 
 describe('time zones and spans', () => {

@@ -8,9 +8,9 @@ export interface CalendarDay { readonly year: number; readonly month: number; re
 // Condition instants (the contract): `Z` or `±HH:MM`; seconds and up to three fractional digits optional.
 const CONDITION_INSTANT = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3}))?)?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/;
 // Data instants (ingest) are read more widely, as ISO-8601 writers emit them: any number of
-// fractional digits (kept to the millisecond) and the `±HHMM` / `±HH` offset forms too.
-const DATA_INSTANT = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?)$/;
-const DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
+// fractional digits (kept to the millisecond) and the `±HHMM` / `±HH` offset forms too. As a pattern:
+//   ^YYYY-MM-DD[Tt]hh:mm(:ss([.,]\d+)?)?([Zz]|[+-]hh(:?mm)?)$
+// parseDataInstant reads it by hand; time.test.ts checks it against this pattern.
 
 const MAX_DATE_MS = 8.64e15;
 
@@ -18,22 +18,44 @@ function isLeap(year: number): boolean {
   return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
 }
 
+const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
 export function daysInMonth(year: number, month: number): number {
-  return month === 2 ? (isLeap(year) ? 29 : 28) : [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1];
+  return month === 2 ? (isLeap(year) ? 29 : 28) : MONTH_DAYS[month - 1];
 }
 
-/** UTC milliseconds of a wall-clock reading; unlike `Date.UTC`, years 0–99 are not moved to 19xx. */
+/** Days from 1970-01-01 to a proleptic Gregorian date (H. Hinnant's days_from_civil). */
+function daysFromCivil(year: number, month: number, day: number): number {
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = Math.floor((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5) + day - 1;
+  return era * 146_097 + yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy - 719_468;
+}
+
+/**
+ * UTC milliseconds of a valid wall-clock reading; unlike `Date.UTC`, years 0–99 are not moved to
+ * 19xx. Plain arithmetic: no Date object per call, which ingest pays for every date it reads.
+ */
 export function utcMs(year: number, month: number, day: number, hour = 0, minute = 0, second = 0, ms = 0): number {
-  const date = new Date(Date.UTC(2000, 0, 1, hour, minute, second, ms));
-  date.setUTCFullYear(year, month - 1, day);
-  return date.getTime();
+  return daysFromCivil(year, month, day) * 86_400_000 + hour * 3_600_000 + minute * 60_000 + second * 1000 + ms;
+}
+
+/** The number written by `count` ASCII digits at `at`, or -1 if any of them is not a digit. */
+function digitsAt(text: string, at: number, count: number): number {
+  let n = 0;
+  for (let i = at; i < at + count; i++) {
+    const d = text.charCodeAt(i) - 48; // NaN past the end
+    if (!(d >= 0 && d <= 9)) return -1;
+    n = n * 10 + d;
+  }
+  return n;
 }
 
 export function parseDay(text: string): CalendarDay | null {
-  const m = DAY.exec(text);
-  if (!m) return null;
-  const year = Number(m[1]), month = Number(m[2]), day = Number(m[3]);
-  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return null;
+  if (text.length !== 10 || text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45) return null;
+  const year = digitsAt(text, 0, 4), month = digitsAt(text, 5, 2), day = digitsAt(text, 8, 2);
+  if (year < 0 || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return null;
   return { year, month, day };
 }
 
@@ -59,10 +81,55 @@ export function parseConditionInstant(text: string): number | null {
   return m ? instantFromMatch(m) : null;
 }
 
-/** An instant as contact data may carry it (ISO-8601 with `Z` or an offset); null if it is not one. */
+/**
+ * An instant as contact data may carry it (ISO-8601 with `Z` or an offset); null if it is not one.
+ * Read character by character rather than with a RegExp, because ingest reads one per date value.
+ */
 export function parseDataInstant(text: string): number | null {
-  const m = DATA_INSTANT.exec(text);
-  return m ? instantFromMatch(m) : null;
+  const year = digitsAt(text, 0, 4), month = digitsAt(text, 5, 2), day = digitsAt(text, 8, 2);
+  if (year < 0 || month < 0 || day < 0 || text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45) return null;
+  const t = text.charCodeAt(10);
+  if (t !== 84 && t !== 116) return null; // T or t
+  const hour = digitsAt(text, 11, 2), minute = digitsAt(text, 14, 2);
+  if (hour < 0 || minute < 0 || text.charCodeAt(13) !== 58) return null;
+  let at = 16, second = 0, millis = 0;
+  if (text.charCodeAt(at) === 58) { // :ss
+    second = digitsAt(text, at + 1, 2);
+    if (second < 0) return null;
+    at += 3;
+    const c = text.charCodeAt(at);
+    if (c === 46 || c === 44) { // . or , then one or more digits, kept to the millisecond
+      let places = 0;
+      for (at += 1; at < text.length; at++) {
+        const d = text.charCodeAt(at) - 48;
+        if (!(d >= 0 && d <= 9)) break;
+        if (places < 3) millis += d * (places === 0 ? 100 : places === 1 ? 10 : 1);
+        places++;
+      }
+      if (places === 0) return null;
+    }
+  }
+  let offsetMinutes = 0;
+  const z = text.charCodeAt(at);
+  if (z === 90 || z === 122) { // Z or z
+    if (at + 1 !== text.length) return null;
+  } else if (z === 43 || z === 45) { // ±HH, ±HHMM, ±HH:MM
+    const oh = digitsAt(text, at + 1, 2);
+    let om = 0, end = at + 3;
+    if (end < text.length) {
+      if (text.charCodeAt(end) === 58) end++;
+      om = digitsAt(text, end, 2);
+      end += 2;
+    }
+    if (oh < 0 || om < 0 || end !== text.length || oh > 23 || om > 59) return null;
+    offsetMinutes = (z === 45 ? -1 : 1) * (oh * 60 + om);
+  } else {
+    return null;
+  }
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return null;
+  if (hour > 23 || minute > 59 || second > 59) return null;
+  const ms = utcMs(year, month, day, hour, minute, second, millis) - offsetMinutes * 60_000;
+  return Math.abs(ms) <= MAX_DATE_MS ? ms : null;
 }
 
 // ---- time zones -------------------------------------------------------------------------------
@@ -113,7 +180,7 @@ function offsetAt(timeZone: string, ms: number): number {
   return wallClock(timeZone, whole) - whole;
 }
 
-const dayStarts = new Map<string, number>();
+const dayStarts = new Map<string, Map<number, number>>(); // zone → local midnight → first instant
 const HOUR = 3_600_000;
 
 /**
@@ -124,8 +191,9 @@ const HOUR = 3_600_000;
 export function startOfDay(day: CalendarDay, timeZone: string): number {
   const localMidnight = utcMs(day.year, day.month, day.day);
   if (timeZone === 'UTC') return localMidnight;
-  const key = `${timeZone}|${localMidnight}`;
-  const cached = dayStarts.get(key);
+  let starts = dayStarts.get(timeZone);
+  if (starts === undefined) dayStarts.set(timeZone, (starts = new Map()));
+  const cached = starts.get(localMidnight);
   if (cached !== undefined) return cached;
 
   // Offsets in force within two days either side; a zone changes offset at most a few times a year.
@@ -146,8 +214,8 @@ export function startOfDay(day: CalendarDay, timeZone: string): number {
     }
     start = hi * 1000;
   }
-  if (dayStarts.size > 50_000) dayStarts.clear();
-  dayStarts.set(key, start);
+  if (starts.size > 50_000) starts.clear();
+  starts.set(localMidnight, start);
   return start;
 }
 

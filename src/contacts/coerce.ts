@@ -70,7 +70,7 @@ export function coerceValue(def: AttributeDef, value: unknown, timeZone: string)
       if (typeof value !== 'string') return fail(`expected an ISO-8601 instant with Z or an offset, or a day YYYY-MM-DD, got ${show(value)}`);
       const text = value.trim();
       if (text === '') return ok(null);
-      const day = /^\d{4}-\d{2}-\d{2}$/.test(text) ? parseDay(text) : null;
+      const day = parseDay(text);
       if (day) return ok(startOfDay(day, timeZone));
       const ms = parseDataInstant(text);
       return ms === null

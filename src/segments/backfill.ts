@@ -1,7 +1,7 @@
 // Backfill: a new or edited dynamic definition is evaluated over every contact in batches (each
 // its own short transaction, so writers are never kept waiting), into segment_builds. When the
 // scan is complete, one transaction replaces the stored membership with the built one, emitting
-// events for the net changes only; segments built on this one are then rebuilt in turn.
+// events for the net changes only; segments built on this one follow it in that transaction.
 import { prepareContact } from '../conditions/contact-values.js';
 import type { StoredValues } from '../conditions/contact-values.js';
 import type { Database } from '../db/database.js';
@@ -9,7 +9,7 @@ import { dialectOf, writeTransaction } from '../db/write-transaction.js';
 import type { Tx } from '../db/write-transaction.js';
 import { bumpConfigVersion } from '../workspaces/workspace-store.js';
 import { dependentsOf } from './dependencies.js';
-import { storedMembershipsInRange } from './membership-writer.js';
+import { CountDeltas, storedMembershipsInRange, updateMembership } from './membership-writer.js';
 import type { WorkspaceStates } from './workspace-state.js';
 
 export interface BackfillProgress {
@@ -120,22 +120,26 @@ async function complete(tx: Tx, states: WorkspaceStates, jobId: number, ws: stri
   await tx.deleteFrom('segment_builds').where('job_id', '=', jobId).execute();
   await tx.updateTable('segment_jobs').set({ status: 'done', updated_ms: now }).where('id', '=', jobId).execute();
   await bumpConfigVersion(tx, ws);
-  if (entered.length + left.length > 0) await rebuildDependents(tx, states, ws, segmentId, now);
+  if (entered.length + left.length > 0) await followDependents(tx, states, ws, segmentId, [...entered, ...left], now);
 }
 
-/** Segments built on one whose membership changed follow it: each gets a fresh build of its definition. */
-async function rebuildDependents(tx: Tx, states: WorkspaceStates, ws: string, segmentId: string, now: number): Promise<void> {
+/**
+ * Segments built on this one follow its new membership in the same transaction, so they are never
+ * stale: every contact whose membership changed is re-evaluated (dependents in dependency order,
+ * their pending builds re-staged) as a write would. Their definitions did not change, so no rebuild.
+ */
+async function followDependents(tx: Tx, states: WorkspaceStates, ws: string, segmentId: string, changed: readonly number[], now: number): Promise<void> {
   const state = await states.get(tx, ws);
-  for (const dependent of dependentsOf(state.segments, segmentId)) {
-    if (dependent.kind !== 'dynamic') continue;
-    const row = await tx.selectFrom('segments').select(['version', 'active_version']).where('workspace_id', '=', ws).where('id', '=', dependent.id).executeTakeFirstOrThrow();
-    // A rebuild of the same definition: a new version number keeps builds and events apart.
-    const version = row.version + 1;
-    await tx.updateTable('segments').set({ version, status: 'building' }).where('workspace_id', '=', ws).where('id', '=', dependent.id).execute();
-    await tx.updateTable('segment_jobs').set({ status: 'cancelled', updated_ms: now }).where('workspace_id', '=', ws).where('segment_id', '=', dependent.id).where('status', '=', 'pending').execute();
-    await tx.insertInto('segment_jobs').values({ workspace_id: ws, segment_id: dependent.id, version, status: 'pending', created_ms: now, updated_ms: now }).execute();
+  if (!dependentsOf(state.segments, segmentId).some((d) => d.kind === 'dynamic')) return;
+  const counts = new CountDeltas();
+  for (let i = 0; i < changed.length; i += 500) {
+    const rows = await tx.selectFrom('contacts').select(['pk', 'id', 'attributes']).where('pk', 'in', changed.slice(i, i + 500)).execute();
+    for (const r of rows) {
+      const prepared = prepareContact(state.layout, JSON.parse(r.attributes) as StoredValues);
+      await updateMembership(tx, state, { pk: Number(r.pk), id: r.id }, prepared, now, counts);
+    }
   }
-  await bumpConfigVersion(tx, ws);
+  await counts.flush(tx, ws);
 }
 
 async function contactIds(tx: Tx, pks: number[]): Promise<Map<number, string>> {

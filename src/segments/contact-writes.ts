@@ -1,10 +1,9 @@
 // The path of one write: coerce to the schema, merge with the stored contact, write the row, and
 // in the same transaction bring every segment's membership, events and counts up to date.
+import { prepareContact } from '../conditions/contact-values.js';
 import type { StoredValue, StoredValues } from '../conditions/contact-values.js';
-import { unstorableText } from '../conditions/fold.js';
-import { SEGMENTS_FIELD } from '../conditions/schema.js';
-import type { Schema, ValidationIssue } from '../conditions/types.js';
-import { coerceValue } from '../contacts/coerce.js';
+import type { Schema } from '../conditions/types.js';
+import { readContactInput } from '../contacts/contact-input.js';
 import { deleteContactRow, findContact, insertContact, newContactId, readContact, updateContact } from '../contacts/contact-store.js';
 import type { StoredContact } from '../contacts/contact-store.js';
 import type { ContactSink, RowOutcome } from '../contacts/import/contact-sink.js';
@@ -69,8 +68,6 @@ export class ContactWrites implements ContactSink {
   }
 }
 
-const MAX_ID_LENGTH = 255;
-
 /** PostgreSQL: a backfill batch holds its job FOR UPDATE; taking the jobs first orders every write before or after a batch, with the same lock order (job, then contacts). */
 export async function lockPendingJobs(tx: Tx, workspaceId: string | null): Promise<void> {
   if (dialectOf(tx) !== 'postgres') return;
@@ -80,26 +77,7 @@ export async function lockPendingJobs(tx: Tx, workspaceId: string | null): Promi
 }
 
 async function writeRow(tx: Tx, state: WorkspaceState, row: Readonly<Record<string, unknown>>, now: number, counts: CountDeltas): Promise<RowOutcome> {
-  const errors: ValidationIssue[] = [];
-  const changes: Record<string, StoredValue | null> = {};
-  const defs = new Map(state.schema.map((a) => [a.key, a]));
-  let id: string | undefined;
-  for (const [key, raw] of Object.entries(row)) {
-    if (key === 'id') {
-      if (raw === undefined || raw === null || raw === '') continue;
-      if (typeof raw !== 'string' || raw.length > MAX_ID_LENGTH || unstorableText(raw) || raw.trim() !== raw) {
-        errors.push({ path: 'id', message: `expected a text id of 1 to ${MAX_ID_LENGTH} characters without surrounding white space` });
-      } else id = raw;
-      continue;
-    }
-    if (key === SEGMENTS_FIELD) { errors.push({ path: key, message: 'segments is computed from the definitions and cannot be written' }); continue; }
-    const def = defs.get(key);
-    if (!def) { errors.push({ path: key, message: `unknown attribute "${key}"` }); continue; }
-    if (raw === undefined) continue;
-    const coerced = coerceValue(def, raw, state.timeZone);
-    if (!coerced.ok) errors.push({ path: key, message: coerced.message });
-    else changes[key] = coerced.value;
-  }
+  const { id, changes, prepared, errors } = readContactInput(state.layout, row, state.timeZone);
   if (errors.length > 0) return { status: 'rejected', errors };
 
   const lookupText = (key: string) => (typeof changes[key] === 'string' && (changes[key] as string).trim() !== '' ? (changes[key] as string) : undefined);
@@ -107,15 +85,17 @@ async function writeRow(tx: Tx, state: WorkspaceState, row: Readonly<Record<stri
     ? await findContact(tx, state.workspaceId, { id })
     : (await findContact(tx, state.workspaceId, { externalId: lookupText('external_id') })) ?? (await findContact(tx, state.workspaceId, { email: lookupText('email') }));
 
-  const merged: Record<string, StoredValue> = existing ? { ...(existing.values as Record<string, StoredValue>) } : {};
-  for (const [key, value] of Object.entries(changes)) {
+  const merged: Record<string, StoredValue> = Object.assign(Object.create(null) as Record<string, StoredValue>, existing?.values);
+  for (const key of Object.keys(changes)) {
+    const value = changes[key];
     if (value === null) delete merged[key]; else merged[key] = value;
   }
   if (existing && sameValues(existing.values, merged)) return { status: 'unchanged', id: existing.id };
   const written = existing
     ? await updateContact(tx, state.columns, state.workspaceId, existing, merged, now)
     : await insertContact(tx, state.columns, state.workspaceId, id ?? newContactId(), merged, now);
-  await updateMembership(tx, state, written, merged, now, counts);
+  // A new contact is its input, already prepared; an update is prepared from the merged values.
+  await updateMembership(tx, state, written, existing ? prepareContact(state.layout, merged) : prepared, now, counts);
   return { status: existing ? 'updated' : 'created', id: written.id };
 }
 

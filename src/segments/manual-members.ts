@@ -1,5 +1,6 @@
 // Members of a manual segment are added and removed by hand. Each change is an event, the count
 // follows, and segments built on this one are re-evaluated for the contact in the same transaction.
+import { prepareContact } from '../conditions/contact-values.js';
 import type { StoredValues } from '../conditions/contact-values.js';
 import { findContact } from '../contacts/contact-store.js';
 import type { Database } from '../db/database.js';
@@ -29,7 +30,7 @@ export async function changeManualMembers(database: Database, states: WorkspaceS
       if ((action === 'add') === isMember) continue;
       await writeDiff(tx, state, contact, action === 'add' ? [segmentId] : [], action === 'remove' ? [segmentId] : [], now, counts);
       // Segments built on this one follow at once.
-      await updateMembership(tx, state, contact, contact.values as StoredValues, now, counts);
+      await updateMembership(tx, state, contact, prepareContact(state.layout, contact.values as StoredValues), now, counts);
       changed.push(id);
     }
     await counts.flush(tx, workspaceId);

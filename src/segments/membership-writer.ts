@@ -1,8 +1,7 @@
 // The write path's membership step, inside the writer's transaction: evaluate every dynamic
 // segment for one contact (dependencies first), diff against the stored membership, write the
 // changes, one event per change, the counts, and the instant the result may next change with time.
-import { prepareContact } from '../conditions/contact-values.js';
-import type { PreparedContact, StoredValues } from '../conditions/contact-values.js';
+import type { PreparedContact } from '../conditions/contact-values.js';
 import { sql } from 'kysely';
 import type { Tx } from '../db/write-transaction.js';
 import { dialectOf } from '../db/write-transaction.js';
@@ -40,11 +39,10 @@ export async function storedMembershipsInRange(tx: Tx, ws: string, fromPk: numbe
 
 /**
  * Re-evaluates the contact's dynamic segments at `now`; manual membership is kept as stored.
- * Returns what changed. `stored` is the contact's values as they are after the write.
+ * Returns what changed. `prepared` is the contact's values as they are after the write.
  */
-export async function updateMembership(tx: Tx, state: WorkspaceState, contact: ContactRef, stored: StoredValues, now: number, counts: CountDeltas): Promise<MembershipDiff> {
+export async function updateMembership(tx: Tx, state: WorkspaceState, contact: ContactRef, prepared: PreparedContact, now: number, counts: CountDeltas): Promise<MembershipDiff> {
   const current = await storedMembership(tx, state.workspaceId, contact.pk);
-  const prepared = prepareContact(state.layout, stored);
   const { members, nextChange } = evaluateSegments(state, prepared, (s) => current.has(s.id), now);
 
   const entered: string[] = [], left: string[] = [];

@@ -2,6 +2,7 @@
 // evaluation stores, per contact, the earliest instant any result may flip (the compilers'
 // horizon); the refresh re-evaluates exactly the contacts that are due, so its cost follows the
 // contacts that change, not all contacts.
+import { prepareContact } from '../conditions/contact-values.js';
 import type { StoredValues } from '../conditions/contact-values.js';
 import type { Database } from '../db/database.js';
 import { dialectOf, writeTransaction } from '../db/write-transaction.js';
@@ -24,7 +25,7 @@ export async function refreshDue(database: Database, states: WorkspaceStates, no
       for (const c of due) {
         const state = await states.get(tx, c.workspace_id);
         const deltas = counts.get(c.workspace_id) ?? counts.set(c.workspace_id, new CountDeltas()).get(c.workspace_id)!;
-        await updateMembership(tx, state, { pk: Number(c.pk), id: c.id }, JSON.parse(c.attributes) as StoredValues, now, deltas);
+        await updateMembership(tx, state, { pk: Number(c.pk), id: c.id }, prepareContact(state.layout, JSON.parse(c.attributes) as StoredValues), now, deltas);
       }
       for (const [workspaceId, deltas] of counts) await deltas.flush(tx, workspaceId);
       return due.length;
