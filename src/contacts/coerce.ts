@@ -8,15 +8,15 @@ import type { AttributeDef } from '../conditions/types.js';
 
 export type Coerced = { readonly ok: true; readonly value: StoredValue | null } | { readonly ok: false; readonly message: string };
 
+/** Why a value does not fit its attribute. Returned, not thrown: a bad import row is data, not an exception. */
+export class Rejection {
+  constructor(readonly message: string) {}
+}
+
 const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 const BOOLEAN_TEXT: Readonly<Record<string, boolean>> = { true: true, yes: true, '1': true, false: false, no: false, '0': false };
 
-const fail = (message: string): Coerced => ({ ok: false, message });
-const textProblem = (text: string): Coerced | null => {
-  const problem = unstorableText(text);
-  return problem === null ? null : fail(problem);
-};
-const ok = (value: StoredValue | null): Coerced => ({ ok: true, value });
+const fail = (message: string) => new Rejection(message);
 const show = (v: unknown) => (typeof v === 'string' ? JSON.stringify(v.length > 60 ? `${v.slice(0, 60)}…` : v) : Array.isArray(v) ? 'an array' : v === null ? 'null' : typeof v === 'object' ? 'an object' : String(v));
 
 const foldedOptions = new WeakMap<AttributeDef, ReadonlyMap<string, string>>();
@@ -31,51 +31,60 @@ function optionsByFold(def: AttributeDef): ReadonlyMap<string, string> {
   return map;
 }
 
-/**
- * One value for one attribute. `null` (JSON) is a removal, returned as `null`. `timeZone` reads a
- * day (`2025-03-04`) given for a date as that day's first instant there.
- */
+/** `coerce`'s answer as a record: `{ ok: true, value }` or `{ ok: false, message }`. */
 export function coerceValue(def: AttributeDef, value: unknown, timeZone: string): Coerced {
-  if (value === null) return ok(null);
+  const coerced = coerce(def, value, timeZone);
+  return coerced instanceof Rejection ? { ok: false, message: coerced.message } : { ok: true, value: coerced };
+}
+
+/**
+ * One value for one attribute, or why not. `null` (JSON) is a removal, returned as `null`.
+ * `timeZone` reads a day (`2025-03-04`) given for a date as that day's first instant there.
+ * Nothing is allocated for a value that fits: ingest calls this once per value.
+ */
+export function coerce(def: AttributeDef, value: unknown, timeZone: string): StoredValue | null | Rejection {
+  if (value === null) return null;
   switch (def.type) {
-    case 'text':
-      if (typeof value === 'number' && Number.isFinite(value)) return ok(String(value));
+    case 'text': {
+      if (typeof value === 'number' && Number.isFinite(value)) return String(value);
       if (typeof value !== 'string') return fail(`expected a text, got ${show(value)}`);
       if (value.length > 100_000) return fail('a text value is at most 100,000 characters');
-      return textProblem(value) ?? ok(value);
+      const problem = unstorableText(value);
+      return problem === null ? value : fail(problem);
+    }
     case 'enum': {
       if (typeof value !== 'string') return fail(`expected one of ${def.options?.join(', ')}, got ${show(value)}`);
-      if (isBlank(value)) return ok(null);
+      if (isBlank(value)) return null;
       const option = optionsByFold(def).get(fold(value));
-      return option === undefined ? fail(`${show(value)} is not one of ${def.options?.join(', ')}`) : ok(option);
+      return option === undefined ? fail(`${show(value)} is not one of ${def.options?.join(', ')}`) : option;
     }
     case 'number': {
-      if (typeof value === 'number') return Number.isFinite(value) ? ok(value) : fail(`expected a finite number, got ${show(value)}`);
+      if (typeof value === 'number') return Number.isFinite(value) ? value : fail(`expected a finite number, got ${show(value)}`);
       if (typeof value !== 'string') return fail(`expected a number, got ${show(value)}`);
       const text = value.trim();
-      if (text === '') return ok(null); // "" is missing, never 0
+      if (text === '') return null; // "" is missing, never 0
       const n = DECIMAL.test(text) ? Number(text) : NaN;
-      return Number.isFinite(n) ? ok(n) : fail(`expected a number, got ${show(value)}`);
+      return Number.isFinite(n) ? n : fail(`expected a number, got ${show(value)}`);
     }
     case 'boolean': {
-      if (typeof value === 'boolean') return ok(value);
-      if (value === 0 || value === 1) return ok(value === 1);
+      if (typeof value === 'boolean') return value;
+      if (value === 0 || value === 1) return value === 1;
       if (typeof value !== 'string') return fail(`expected true or false, got ${show(value)}`);
       const text = value.trim().toLowerCase();
-      if (text === '') return ok(null);
+      if (text === '') return null;
       const b = BOOLEAN_TEXT[text];
-      return b === undefined ? fail(`expected true, false, yes, no, 1 or 0, got ${show(value)}`) : ok(b);
+      return b === undefined ? fail(`expected true, false, yes, no, 1 or 0, got ${show(value)}`) : b;
     }
     case 'date': {
       if (typeof value !== 'string') return fail(`expected an ISO-8601 instant with Z or an offset, or a day YYYY-MM-DD, got ${show(value)}`);
       const text = value.trim();
-      if (text === '') return ok(null);
+      if (text === '') return null;
       const day = parseDay(text);
-      if (day) return ok(startOfDay(day, timeZone));
+      if (day) return startOfDay(day, timeZone);
       const ms = parseDataInstant(text);
       return ms === null
         ? fail(`expected an ISO-8601 instant with Z or an offset (2025-03-04T10:00:00Z) or a day (2025-03-04), got ${show(value)}`)
-        : ok(ms);
+        : ms;
     }
     case 'list': {
       if (!Array.isArray(value)) return fail(`expected an array of texts, got ${show(value)}`);
@@ -89,7 +98,7 @@ export function coerceValue(def: AttributeDef, value: unknown, timeZone: string)
         if (unstorable) return fail(`element [${i}]: ${unstorable}`);
         items.push(item);
       }
-      return ok(items);
+      return items;
     }
   }
 }

@@ -7,7 +7,7 @@ import type { ContactLayout, PreparedContact, StoredValue } from '../conditions/
 import { unstorableText } from '../conditions/fold.js';
 import { SEGMENTS_FIELD } from '../conditions/schema.js';
 import type { ValidationIssue } from '../conditions/types.js';
-import { coerceValue } from './coerce.js';
+import { Rejection, coerce } from './coerce.js';
 
 export const MAX_ID_LENGTH = 255;
 
@@ -43,10 +43,10 @@ export function readContactInput(layout: ContactLayout, input: Readonly<Record<s
     if (at === undefined) { errors.push({ path: key, message: `unknown attribute "${key}"` }); continue; }
     if (raw === undefined) continue;
     const def = attributes[at];
-    const coerced = coerceValue(def, raw, timeZone);
-    if (!coerced.ok) { errors.push({ path: key, message: coerced.message }); continue; }
-    changes[key] = coerced.value;
-    prepared[at] = prepareValue(def.type, coerced.value);
+    const coerced = coerce(def, raw, timeZone);
+    if (coerced instanceof Rejection) { errors.push({ path: key, message: coerced.message }); continue; }
+    changes[key] = coerced;
+    prepared[at] = prepareValue(def.type, coerced);
   }
   return { id, changes, prepared, errors };
 }

@@ -1,18 +1,16 @@
-// The path of one write: coerce to the schema, merge with the stored contact, write the row, and
-// in the same transaction bring every segment's membership, events and counts up to date.
-import { prepareContact } from '../conditions/contact-values.js';
-import type { StoredValue, StoredValues } from '../conditions/contact-values.js';
+// Contact writes: a batch (or one upsert) coerced, merged with the stored contacts and written with
+// every segment's membership, events and counts in the same transaction (contact-batch.ts); deletes.
 import type { Schema } from '../conditions/types.js';
-import { readContactInput } from '../contacts/contact-input.js';
-import { deleteContactRow, findContact, insertContact, newContactId, readContact, updateContact } from '../contacts/contact-store.js';
+import { deleteContactRow, findContact, readContact } from '../contacts/contact-store.js';
 import type { StoredContact } from '../contacts/contact-store.js';
 import type { ContactSink, RowOutcome } from '../contacts/import/contact-sink.js';
 import type { Database } from '../db/database.js';
 import { dialectOf, writeTransaction } from '../db/write-transaction.js';
 import type { Tx } from '../db/write-transaction.js';
 import { InvalidInput, NotFound } from '../errors.js';
-import { CountDeltas, storedMembership, updateMembership, writeDiff } from './membership-writer.js';
-import type { WorkspaceState, WorkspaceStates } from './workspace-state.js';
+import { writeContactBatch } from './contact-batch.js';
+import { CountDeltas, storedMembership, writeDiff } from './membership-writer.js';
+import type { WorkspaceStates } from './workspace-state.js';
 
 export type Clock = () => number;
 
@@ -29,9 +27,8 @@ export class ContactWrites implements ContactSink {
       await lockPendingJobs(tx, workspaceId);
       const state = await this.states.get(tx, workspaceId);
       const now = this.clock();
-      const outcomes: RowOutcome[] = [];
       const counts = new CountDeltas();
-      for (const row of rows) outcomes.push(await writeRow(tx, state, row, now, counts));
+      const outcomes = await writeContactBatch(tx, state, rows, now, counts);
       await counts.flush(tx, workspaceId);
       return outcomes;
     });
@@ -74,33 +71,4 @@ export async function lockPendingJobs(tx: Tx, workspaceId: string | null): Promi
   let q = tx.selectFrom('segment_jobs').select('id').where('status', '=', 'pending');
   if (workspaceId !== null) q = q.where('workspace_id', '=', workspaceId);
   await q.orderBy('id').forShare().execute();
-}
-
-async function writeRow(tx: Tx, state: WorkspaceState, row: Readonly<Record<string, unknown>>, now: number, counts: CountDeltas): Promise<RowOutcome> {
-  const { id, changes, prepared, errors } = readContactInput(state.layout, row, state.timeZone);
-  if (errors.length > 0) return { status: 'rejected', errors };
-
-  const lookupText = (key: string) => (typeof changes[key] === 'string' && (changes[key] as string).trim() !== '' ? (changes[key] as string) : undefined);
-  const existing = id !== undefined
-    ? await findContact(tx, state.workspaceId, { id })
-    : (await findContact(tx, state.workspaceId, { externalId: lookupText('external_id') })) ?? (await findContact(tx, state.workspaceId, { email: lookupText('email') }));
-
-  const merged: Record<string, StoredValue> = Object.assign(Object.create(null) as Record<string, StoredValue>, existing?.values);
-  for (const key of Object.keys(changes)) {
-    const value = changes[key];
-    if (value === null) delete merged[key]; else merged[key] = value;
-  }
-  if (existing && sameValues(existing.values, merged)) return { status: 'unchanged', id: existing.id };
-  const written = existing
-    ? await updateContact(tx, state.columns, state.workspaceId, existing, merged, now)
-    : await insertContact(tx, state.columns, state.workspaceId, id ?? newContactId(), merged, now);
-  // A new contact is its input, already prepared; an update is prepared from the merged values.
-  await updateMembership(tx, state, written, existing ? prepareContact(state.layout, merged) : prepared, now, counts);
-  return { status: existing ? 'updated' : 'created', id: written.id };
-}
-
-function sameValues(a: StoredValues, b: StoredValues): boolean {
-  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
-  for (const k of keys) if (JSON.stringify(a[k]) !== JSON.stringify(b[k])) return false;
-  return true;
 }

@@ -70,7 +70,7 @@ export function arbitraryDocument(options: DocumentOptions = {}): fc.Arbitrary<C
 
 // ---- time -------------------------------------------------------------------------------------
 
-const HOUR = 3_600_000, DAY_MS = 86_400_000;
+const DAY_MS = 86_400_000;
 const iso = (text: string) => Date.parse(text);
 const YEAR_1 = iso('0001-01-01T00:00:00Z');
 const YEAR_9999 = iso('9999-01-01T00:00:00Z');
