@@ -4,7 +4,7 @@
 import { createLayout } from '../src/conditions/contact-values.js';
 import type { ContactLayout, PreparedContact, StoredValue, StoredValues } from '../src/conditions/contact-values.js';
 import { OPERATORS } from '../src/conditions/operators.js';
-import type { AttributeDef, AttributeType, Condition, Operator } from '../src/conditions/types.js';
+import type { AttributeType, Condition, Operator } from '../src/conditions/types.js';
 import { validate } from '../src/conditions/validate.js';
 import { readContactInput } from '../src/contacts/contact-input.js';
 import { CONDITION_JSON } from './fixtures/conditions.js';

@@ -2,6 +2,7 @@
 // slot column, each list to rows of contact_list_values. Column names are produced here, from
 // our own slot numbers, and never from user text.
 import { prepareValue } from '../conditions/contact-values.js';
+import type { ContactLayout, PreparedValue } from '../conditions/contact-values.js';
 import type { StoredValue, StoredValues } from '../conditions/contact-values.js';
 import { unstorableText } from '../conditions/fold.js';
 import { SEGMENTS_FIELD } from '../conditions/schema.js';
@@ -138,4 +139,32 @@ function checkShape(id: string, attribute: AttributeDef, value: StoredValue): vo
 function storable(id: string, attribute: AttributeDef, text: string): void {
   const problem = unstorableText(text);
   if (problem) throw new InvalidStoredValue(id, attribute.key, problem);
+}
+
+/**
+ * Where each position of a prepared contact (`ContactLayout`) is stored: its slot column, or a
+ * list (rows of contact_list_values), or nowhere (`segments`, which is membership). The write path
+ * fills rows straight from the values it has already prepared for the predicates, so the SQL
+ * compares exactly what the predicate compares without preparing each value twice.
+ */
+export interface PreparedStorage {
+  /** The slot columns the layout uses, in layout order. */
+  readonly columns: readonly string[];
+  /** By layout position: the slot column, 'list', or null. */
+  readonly at: ReadonlyArray<string | 'list' | null>;
+}
+
+export function preparedStorage(columns: ColumnLayout, layout: ContactLayout): PreparedStorage {
+  const at = layout.attributes.map((a) => {
+    if (a.key === SEGMENTS_FIELD) return null;
+    const storage = columns.storage.get(a.key);
+    if (!storage) throw new Error(`preparedStorage: attribute "${a.key}" has no storage`);
+    return storage.kind === 'column' ? storage.column : storage.kind === 'list' ? 'list' : null;
+  });
+  return { columns: at.filter((c): c is string => c !== null && c !== 'list'), at };
+}
+
+/** A slot's stored form of a prepared value: NULL when missing, booleans as 0/1. */
+export function slotValue(value: PreparedValue): string | number | null {
+  return value === undefined ? null : typeof value === 'boolean' ? (value ? 1 : 0) : (value as string | number);
 }

@@ -7,7 +7,8 @@ import { prepareContact } from '../conditions/contact-values.js';
 import type { PreparedContact, StoredValue, StoredValues } from '../conditions/contact-values.js';
 import { fold } from '../conditions/fold.js';
 import { EMAIL_COLUMN, EXTERNAL_ID_COLUMN } from '../contacts/attribute-store.js';
-import { contactRow } from '../contacts/contact-columns.js';
+import { preparedStorage, slotValue } from '../contacts/contact-columns.js';
+import type { PreparedStorage } from '../contacts/contact-columns.js';
 import { readContactInput } from '../contacts/contact-input.js';
 import { newContactId } from '../contacts/contact-store.js';
 import type { RowOutcome } from '../contacts/import/contact-sink.js';
@@ -196,47 +197,58 @@ async function readNamedContacts(tx: Tx, state: WorkspaceState, keys: ReadonlyAr
   return [...found.values()].sort((a, b) => a.pk - b.pk);
 }
 
-/** Every slot the layout uses, NULL unless the contact has a value (an update clears removed values). */
-function slotValues(state: WorkspaceState, slots: Readonly<Record<string, string | number>>): Record<string, string | number | null> {
-  const out: Record<string, string | number | null> = {};
-  for (const storage of state.columns.storage.values()) if (storage.kind === 'column') out[storage.column] = slots[storage.column] ?? null;
-  return out;
+const storagePlans = new WeakMap<WorkspaceState, PreparedStorage>();
+function storageOf(state: WorkspaceState): PreparedStorage {
+  let plan = storagePlans.get(state);
+  if (!plan) storagePlans.set(state, (plan = preparedStorage(state.columns, state.layout)));
+  return plan;
+}
+
+/** A contacts row from the entry's prepared values: every slot the layout uses, NULL when missing (an update clears removed values). */
+function contactValues(state: WorkspaceState, e: Entry, now: number): Record<string, unknown> {
+  const plan = storageOf(state);
+  // The same keys in the same order for every row, so the rows share one shape.
+  const row: Record<string, unknown> = {
+    workspace_id: state.workspaceId, id: e.id, attributes: JSON.stringify(e.values), version: e.version, created_ms: e.createdMs, updated_ms: now,
+    next_change_ms: Number.isFinite(e.nextChange) ? e.nextChange : null,
+  };
+  for (let i = 0; i < plan.at.length; i++) {
+    const column = plan.at[i];
+    if (column !== null && column !== 'list') row[column] = slotValue(e.prepared![i]);
+  }
+  return row;
+}
+
+/** The contact_list_values rows of an entry: one per distinct folded element. */
+function listValues(state: WorkspaceState, e: Entry, out: { workspace_id: string; contact_pk: number; attr: string; value: string }[]): void {
+  const plan = storageOf(state);
+  for (let i = 0; i < plan.at.length; i++) {
+    if (plan.at[i] !== 'list' || e.prepared![i] === undefined) continue;
+    const attr = state.layout.attributes[i].key;
+    for (const value of new Set(e.prepared![i] as readonly string[])) out.push({ workspace_id: state.workspaceId, contact_pk: e.pk, attr, value });
+  }
 }
 
 /** The contact rows and list values: new contacts in multi-row inserts (their pks read back), updates one statement each. */
 async function writeContacts(tx: Tx, state: WorkspaceState, touched: Entry[], now: number): Promise<void> {
-  const ws = state.workspaceId;
-  const listRows: { workspace_id: string; contact_pk: number; attr: string; value: string }[] = [];
-  const lists = new Map<Entry, { attr: string; value: string }[]>();
   const created = touched.filter((e) => e.isNew);
   for (let i = 0; i < created.length; i += CHUNK) {
     const chunk = created.slice(i, i + CHUNK);
-    const values = chunk.map((e) => {
-      const { contact, lists: l } = contactRow(state.columns, ws, e.id, e.values as StoredValues);
-      lists.set(e, l);
-      return {
-        workspace_id: ws, id: e.id, attributes: contact.attributes, version: e.version, created_ms: now, updated_ms: now,
-        next_change_ms: Number.isFinite(e.nextChange) ? e.nextChange : null, ...slotValues(state, contact.slots),
-      };
-    });
-    const inserted = await tx.insertInto('contacts').values(values as never).returning(['pk', 'id']).execute();
+    const inserted = await tx.insertInto('contacts').values(chunk.map((e) => contactValues(state, e, now)) as never).returning(['pk', 'id']).execute();
     const pkById = new Map(inserted.map((r) => [r.id, Number(r.pk)]));
     for (const e of chunk) e.pk = pkById.get(e.id)!;
   }
   const updated = touched.filter((e) => !e.isNew);
   for (const e of updated) {
-    const { contact, lists: l } = contactRow(state.columns, ws, e.id, e.values as StoredValues);
-    lists.set(e, l);
-    await tx.updateTable('contacts').set({
-      attributes: contact.attributes, updated_ms: now, version: e.version,
-      next_change_ms: Number.isFinite(e.nextChange) ? e.nextChange : null, ...slotValues(state, contact.slots),
-    } as never).where('pk', '=', e.pk).execute();
+    const { workspace_id: _ws, id: _id, created_ms: _created, ...changes } = contactValues(state, e, now);
+    await tx.updateTable('contacts').set(changes as never).where('pk', '=', e.pk).execute();
   }
   const updatedPks = updated.map((e) => e.pk);
   for (let i = 0; i < updatedPks.length; i += CHUNK * 2) {
     await tx.deleteFrom('contact_list_values').where('contact_pk', 'in', updatedPks.slice(i, i + CHUNK * 2)).execute();
   }
-  for (const [e, l] of lists) for (const row of l) listRows.push({ workspace_id: ws, contact_pk: e.pk, attr: row.attr, value: row.value });
+  const listRows: { workspace_id: string; contact_pk: number; attr: string; value: string }[] = [];
+  for (const e of touched) listValues(state, e, listRows);
   for (let i = 0; i < listRows.length; i += CHUNK * 4) await tx.insertInto('contact_list_values').values(listRows.slice(i, i + CHUNK * 4)).execute();
 }
 

@@ -1,0 +1,95 @@
+// bench:import — N generated contacts (default 1,000,000) imported from a JSON Lines file through
+// `importContacts` (the CLI's import) into a workspace with the 60 BENCH segments defined, on SQLite
+// and on PostgreSQL; and, in the same run as the baseline, into a workspace with no segments.
+// Prints contacts/s, the segments' cost relative to the baseline, and checks every segment's count
+// against a scan of the same contacts with the compiled predicates.
+// Usage: npm run bench:import -- [--contacts N] [--batch B] [--skip-sqlite] [--skip-postgres] [--skip-baseline]
+import { createReadStream, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { compilePredicate } from '../src/conditions/compile-predicate.js';
+import { importContacts } from '../src/contacts/import/import-contacts.js';
+import type { Dialect } from '../src/db/database.js';
+import { BENCH_CONDITIONS, BENCH_LAYOUT, BENCH_NOW, BENCH_TIME_ZONE, contactStream, readRaw } from './fixtures.js';
+import { flag, fmt, load, machine, numberArg, table } from './harness.js';
+import { WORKSPACE, openBenchStore } from './store-fixtures.js';
+
+const N = numberArg('contacts', 1_000_000);
+const BATCH = numberArg('batch', 1000);
+const TARGET_SQLITE_S = 60;
+const log = (text = '') => process.stdout.write(`${text}\n`);
+
+log(`bench:import — ${new Date().toISOString()}`);
+log(`machine: ${machine()}`);
+log(`at start: ${load()}`);
+
+// The file and the expected counts, made once per N (bench/.cache is not committed).
+mkdirSync(new URL('./.cache/', import.meta.url), { recursive: true });
+const file = new URL(`./.cache/import-${N}.jsonl`, import.meta.url).pathname;
+const countsFile = `${file}.counts.json`;
+if (!existsSync(file) || !existsSync(countsFile)) {
+  const t0 = performance.now();
+  const tests = BENCH_CONDITIONS.map((c) => compilePredicate(c.condition, BENCH_LAYOUT, { timeZone: BENCH_TIME_ZONE }).test);
+  const counts = new Array<number>(tests.length).fill(0);
+  const lines: string[] = [];
+  for (const raw of contactStream(N)) {
+    lines.push(JSON.stringify(raw));
+    const { prepared } = readRaw(raw);
+    tests.forEach((test, j) => { if (test(prepared, BENCH_NOW)) counts[j]++; });
+  }
+  writeFileSync(file, `${lines.join('\n')}\n`);
+  writeFileSync(countsFile, JSON.stringify(counts));
+  log(`wrote ${file} and the scan's counts in ${fmt.ms(performance.now() - t0)} ms`);
+}
+const expected = JSON.parse(await import('node:fs').then((fs) => fs.readFileSync(countsFile, 'utf8'))) as number[];
+log(`contacts: ${fmt.int(N)} from ${file}; batch ${BATCH} rows per transaction\n`);
+
+interface Run { dialect: Dialect; segments: boolean; seconds: number; perSecond: number }
+const runs: Run[] = [];
+
+async function run(dialect: Dialect, segments: boolean): Promise<void> {
+  const store = await openBenchStore(dialect, { segments, name: `import-${segments ? 'segments' : 'baseline'}` });
+  try {
+    let lastLog = performance.now();
+    const t0 = performance.now();
+    const ledger = await importContacts(store.writes, WORKSPACE, createReadStream(file), {
+      format: 'jsonl', batchSize: BATCH,
+      onProgress: (p) => {
+        if (performance.now() - lastLog < 10_000) return;
+        lastLog = performance.now();
+        const s = (lastLog - t0) / 1000;
+        log(`  … ${fmt.int(p.rowsRead)} rows in ${s.toFixed(0)} s (${fmt.int(Math.round(p.rowsRead / s))}/s)`);
+      },
+    });
+    const seconds = (performance.now() - t0) / 1000;
+    if (ledger.created !== N || ledger.rejected !== 0) throw new Error(`import ledger: ${JSON.stringify(ledger)}`);
+    if (segments) {
+      const rows = await store.database.db.selectFrom('segments').select(['name', 'member_count']).where('workspace_id', '=', WORKSPACE).execute();
+      const byName = new Map(rows.map((r) => [r.name, Number(r.member_count)]));
+      BENCH_CONDITIONS.forEach((c, j) => {
+        if (byName.get(c.id) !== expected[j]) throw new Error(`${dialect}: segment ${c.id} has ${byName.get(c.id)} members, the scan counts ${expected[j]}`);
+      });
+    }
+    runs.push({ dialect, segments, seconds, perSecond: N / seconds });
+    log(`${dialect}, ${segments ? '60 segments' : 'no segments'}: ${fmt.int(N)} contacts in ${seconds.toFixed(1)} s (${fmt.int(Math.round(N / seconds))} contacts/s)${segments ? '; every segment count equals the scan\'s' : ''}`);
+  } finally {
+    await store.close();
+  }
+}
+
+for (const dialect of ['sqlite', 'postgres'] as const) {
+  if (flag(`skip-${dialect}`)) continue;
+  await run(dialect, true);
+  if (!flag('skip-baseline')) await run(dialect, false);
+}
+
+log('');
+log(table(['store', 'segments', 'seconds', 'contacts/s', 'vs no segments'], runs.map((r) => {
+  const base = runs.find((b) => b.dialect === r.dialect && !b.segments);
+  return [r.dialect, r.segments ? '60' : '0', r.seconds.toFixed(1), fmt.int(Math.round(r.perSecond)), base ? `${(r.seconds / base.seconds).toFixed(2)}×` : ''];
+})));
+const sqlite = runs.find((r) => r.dialect === 'sqlite' && r.segments);
+if (sqlite) {
+  const scaled = (sqlite.seconds * 1_000_000) / N;
+  log(`target: 1M contacts with 60 segments on SQLite in under ${TARGET_SQLITE_S} s: ${scaled.toFixed(1)} s${N === 1_000_000 ? '' : ' (scaled from this N)'} → ${scaled < TARGET_SQLITE_S ? 'PASS' : 'MISS'}`);
+}
+log(`at end: ${load()}`);
+writeFileSync(new URL(`./.cache/import-last-${N}.json`, import.meta.url), JSON.stringify({ date: new Date().toISOString(), machine: machine(), contacts: N, batch: BATCH, runs }, null, 2));
