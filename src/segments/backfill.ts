@@ -2,15 +2,19 @@
 // its own short transaction, so writers are never kept waiting), into segment_builds. When the
 // scan is complete, one transaction replaces the stored membership with the built one, emitting
 // events for the net changes only; segments built on this one follow it in that transaction.
+import { sql } from 'kysely';
+import { compileSql } from '../conditions/compile-sql.js';
 import { prepareContact } from '../conditions/contact-values.js';
 import type { StoredValues } from '../conditions/contact-values.js';
+import { isRelative } from '../conditions/date-interval.js';
+import type { Condition } from '../conditions/types.js';
 import type { Database } from '../db/database.js';
 import { dialectOf, writeTransaction } from '../db/write-transaction.js';
 import type { Tx } from '../db/write-transaction.js';
 import { bumpConfigVersion } from '../workspaces/workspace-store.js';
 import { dependentsOf } from './dependencies.js';
 import { CountDeltas, storedMembershipsInRange, updateMembership } from './membership-writer.js';
-import type { WorkspaceStates } from './workspace-state.js';
+import type { WorkspaceState, WorkspaceStates } from './workspace-state.js';
 
 export interface BackfillProgress {
   readonly segmentId: string;
@@ -55,6 +59,20 @@ export async function runBatch(database: Database, states: WorkspaceStates, jobI
     try {
       const cursor = Number(job.cursor_pk);
       const total = Number(job.total) || Number((await tx.selectFrom('contacts').select((eb) => eb.fn.countAll().as('n')).where('workspace_id', '=', ws).executeTakeFirstOrThrow()).n);
+      if (!usesRelativeDates(segment.building.condition)) {
+        // Without relative dates no result ever changes with time (no horizon to keep): the batch
+        // is one INSERT … SELECT through the SQL compiler, which agrees with the predicate.
+        const done = await buildRangeInSql(tx, state, job.id as number, segment.building.condition, cursor, options.batchSize ?? SQL_BATCH, now);
+        if (done === null) {
+          await complete(tx, states, job.id as number, ws, job.segment_id, job.version, now);
+          options.onProgress?.({ segmentId: job.segment_id, processed: Number(job.processed), total, done: true });
+          return true;
+        }
+        const processed = Number(job.processed) + done.scanned;
+        await tx.updateTable('segment_jobs').set({ cursor_pk: done.lastPk, processed, total, updated_ms: now }).where('id', '=', jobId).execute();
+        options.onProgress?.({ segmentId: job.segment_id, processed, total, done: false });
+        return false;
+      }
       const rows = await tx.selectFrom('contacts').select(['pk', 'attributes']).where('workspace_id', '=', ws).where('pk', '>', cursor)
         .orderBy('pk').limit(batchSize).execute();
       if (rows.length === 0) {
@@ -95,6 +113,34 @@ export async function runBatch(database: Database, states: WorkspaceStates, jobI
       return true;
     }
   });
+}
+
+const SQL_BATCH = 100_000;
+
+function usesRelativeDates(condition: Condition): boolean {
+  if (condition.kind === 'rule') return isRelative(condition);
+  if (condition.kind === 'not') return usesRelativeDates(condition.child);
+  return condition.children.some(usesRelativeDates);
+}
+
+/**
+ * The next `batchSize` contacts after `cursor`, built in SQL: the matching ones inserted into the
+ * job's build. Null when no contact is left; else how many were scanned and the last pk.
+ */
+async function buildRangeInSql(tx: Tx, state: WorkspaceState, jobId: number, condition: Condition, cursor: number, batchSize: number, now: number): Promise<{ scanned: number; lastPk: number } | null> {
+  const ws = state.workspaceId;
+  const range = await tx.selectFrom('contacts').select((eb) => [eb.fn.countAll().as('n'), eb.fn.max('pk').as('last')])
+    .where((eb) => eb('pk', 'in', eb.selectFrom('contacts').select('pk').where('workspace_id', '=', ws).where('pk', '>', cursor).orderBy('pk').limit(batchSize)))
+    .executeTakeFirstOrThrow();
+  const scanned = Number(range.n);
+  if (scanned === 0) return null;
+  const lastPk = Number(range.last);
+  const matches = compileSql(condition, { dialect: dialectOf(tx), columns: state.columns, timeZone: state.timeZone, now, workspaceId: ws });
+  await tx.insertInto('segment_builds').columns(['job_id', 'contact_pk'])
+    .expression(tx.selectFrom('contacts as c').select([sql<number>`cast(${jobId} as bigint)`.as('job_id'), 'c.pk'])
+      .where('c.workspace_id', '=', ws).where('c.pk', '>', cursor).where('c.pk', '<=', lastPk).where(matches))
+    .onConflict((oc) => oc.doNothing()).execute();
+  return { scanned, lastPk };
 }
 
 /** Replaces the stored membership by the built one: net changes only, one event each. */
