@@ -4,13 +4,12 @@
 // Prints contacts/s, the segments' cost relative to the baseline, and checks every segment's count
 // against a scan of the same contacts with the compiled predicates.
 // Usage: npm run bench:import -- [--contacts N] [--batch B] [--skip-sqlite] [--skip-postgres] [--skip-baseline]
-import { createReadStream, existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { compilePredicate } from '../src/conditions/compile-predicate.js';
+import { createReadStream, writeFileSync } from 'node:fs';
 import { importContacts } from '../src/contacts/import/import-contacts.js';
 import type { Dialect } from '../src/db/database.js';
-import { BENCH_CONDITIONS, BENCH_LAYOUT, BENCH_NOW, BENCH_TIME_ZONE, contactStream, readRaw } from './fixtures.js';
+import { BENCH_CONDITIONS } from './fixtures.js';
 import { flag, fmt, load, machine, numberArg, table } from './harness.js';
-import { WORKSPACE, openBenchStore } from './store-fixtures.js';
+import { WORKSPACE, importFile, openBenchStore } from './store-fixtures.js';
 
 const N = numberArg('contacts', 1_000_000);
 const BATCH = numberArg('batch', 1000);
@@ -21,25 +20,7 @@ log(`bench:import — ${new Date().toISOString()}`);
 log(`machine: ${machine()}`);
 log(`at start: ${load()}`);
 
-// The file and the expected counts, made once per N (bench/.cache is not committed).
-mkdirSync(new URL('./.cache/', import.meta.url), { recursive: true });
-const file = new URL(`./.cache/import-${N}.jsonl`, import.meta.url).pathname;
-const countsFile = `${file}.counts.json`;
-if (!existsSync(file) || !existsSync(countsFile)) {
-  const t0 = performance.now();
-  const tests = BENCH_CONDITIONS.map((c) => compilePredicate(c.condition, BENCH_LAYOUT, { timeZone: BENCH_TIME_ZONE }).test);
-  const counts = new Array<number>(tests.length).fill(0);
-  const lines: string[] = [];
-  for (const raw of contactStream(N)) {
-    lines.push(JSON.stringify(raw));
-    const { prepared } = readRaw(raw);
-    tests.forEach((test, j) => { if (test(prepared, BENCH_NOW)) counts[j]++; });
-  }
-  writeFileSync(file, `${lines.join('\n')}\n`);
-  writeFileSync(countsFile, JSON.stringify(counts));
-  log(`wrote ${file} and the scan's counts in ${fmt.ms(performance.now() - t0)} ms`);
-}
-const expected = JSON.parse(await import('node:fs').then((fs) => fs.readFileSync(countsFile, 'utf8'))) as number[];
+const { file, counts: expected } = importFile(N, log);
 log(`contacts: ${fmt.int(N)} from ${file}; batch ${BATCH} rows per transaction\n`);
 
 interface Run { dialect: Dialect; segments: boolean; seconds: number; perSecond: number }

@@ -1,7 +1,10 @@
 // A store for the membership benches (import, write): a fresh SQLite file or PostgreSQL schema, one
 // workspace with the BENCH schema, and the 60 BENCH conditions as dynamic segments (built, empty),
 // or none for the baseline. The clock is BENCH_NOW, so relative dates mean what the scan counts.
-import { rmSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { sql } from 'kysely';
+import { compilePredicate } from '../src/conditions/compile-predicate.js';
+import { importContacts } from '../src/contacts/import/import-contacts.js';
 import { STANDARD_ATTRIBUTES } from '../src/conditions/schema.js';
 import { createAttribute } from '../src/contacts/attribute-store.js';
 import { createDatabase } from '../src/db/database.js';
@@ -14,7 +17,7 @@ import { ContactWrites } from '../src/segments/contact-writes.js';
 import { createSegment } from '../src/segments/segment-store.js';
 import { WorkspaceStates } from '../src/segments/workspace-state.js';
 import { createWorkspace } from '../src/workspaces/workspace-store.js';
-import { BENCH_CONDITIONS, BENCH_NOW, BENCH_SCHEMA, BENCH_TIME_ZONE } from './fixtures.js';
+import { BENCH_CONDITIONS, BENCH_LAYOUT, BENCH_NOW, BENCH_SCHEMA, BENCH_TIME_ZONE, contactStream, readRaw } from './fixtures.js';
 
 export const BENCH_DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://segments:segments@127.0.0.1:5432/segments_test';
 export const WORKSPACE = 'bench';
@@ -43,17 +46,87 @@ export async function openBenchStore(dialect: Dialect, options: { segments: bool
     database = t.database;
     close = () => t.drop();
   }
-  await migrateToLatest(database);
   const clock = { now: BENCH_NOW };
+  const states = await setUpWorkspace(database, options.segments, clock);
+  return { database, states, writes: new ContactWrites(database, states, () => clock.now), clock, close };
+}
+
+/** Migrates, creates the workspace and its attributes, and the 60 segments (built while empty). */
+async function setUpWorkspace(database: Database, segments: boolean, clock: { now: number }): Promise<WorkspaceStates> {
+  await migrateToLatest(database);
   await createWorkspace(database, { id: WORKSPACE, name: 'Bench', timeZone: BENCH_TIME_ZONE }, clock.now);
   const standard = new Set(STANDARD_ATTRIBUTES.map((a) => a.key));
   await writeTransaction(database, async (tx) => {
     for (const def of BENCH_SCHEMA) if (!standard.has(def.key)) await createAttribute(tx, WORKSPACE, def, clock.now);
-    if (options.segments) {
+    if (segments) {
       for (const c of BENCH_CONDITIONS) await createSegment(tx, WORKSPACE, { name: c.id, kind: 'dynamic', condition: c.json }, clock.now);
     }
   });
   const states = new WorkspaceStates();
   await runBackfills(database, states, { clock: () => clock.now });
-  return { database, states, writes: new ContactWrites(database, states, () => clock.now), clock, close };
+  return states;
+}
+
+/**
+ * The JSON Lines file of N generated contacts and the scan's count of each BENCH condition over
+ * them, made once per N in bench/.cache (not committed).
+ */
+export function importFile(n: number, log: (text: string) => void): { file: string; counts: number[] } {
+  mkdirSync(new URL('./.cache/', import.meta.url), { recursive: true });
+  const file = new URL(`./.cache/import-${n}.jsonl`, import.meta.url).pathname;
+  const countsFile = `${file}.counts.json`;
+  if (!existsSync(file) || !existsSync(countsFile)) {
+    const t0 = performance.now();
+    const tests = BENCH_CONDITIONS.map((c) => compilePredicate(c.condition, BENCH_LAYOUT, { timeZone: BENCH_TIME_ZONE }).test);
+    const counts = new Array<number>(tests.length).fill(0);
+    const lines: string[] = [];
+    for (const raw of contactStream(n)) {
+      lines.push(JSON.stringify(raw));
+      const { prepared } = readRaw(raw);
+      tests.forEach((test, j) => { if (test(prepared, BENCH_NOW)) counts[j]++; });
+    }
+    writeFileSync(file, `${lines.join('\n')}\n`);
+    writeFileSync(countsFile, JSON.stringify(counts));
+    log(`wrote ${file} and the scan's counts in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  }
+  return { file, counts: JSON.parse(readFileSync(countsFile, 'utf8')) as number[] };
+}
+
+/**
+ * A store of N imported contacts with the 60 segments, kept between runs (a SQLite file in
+ * bench/.cache, a PostgreSQL schema `bench_store_N`) because importing 1M contacts takes minutes.
+ * Benches that change it must put it back as they found it.
+ */
+export async function openPopulatedStore(dialect: Dialect, n: number, log: (text: string) => void): Promise<BenchStore> {
+  const clock = { now: BENCH_NOW };
+  let database: Database;
+  if (dialect === 'sqlite') {
+    const file = new URL(`./.cache/store-${n}.sqlite`, import.meta.url).pathname;
+    database = createDatabase({ dialect: 'sqlite', filename: file });
+  } else {
+    const schema = `bench_store_${n}`;
+    const admin = createDatabase({ dialect: 'postgres', url: BENCH_DATABASE_URL });
+    await sql`CREATE SCHEMA IF NOT EXISTS ${sql.id(schema)}`.execute(admin.db);
+    await admin.close();
+    database = createDatabase({ dialect: 'postgres', url: BENCH_DATABASE_URL, searchPath: schema, maxConnections: 2 });
+  }
+  const ready = await sql<{ n: number | string }>`SELECT count(*) AS n FROM contacts`.execute(database.db).then((r) => Number(r.rows[0].n) === n, () => false);
+  let states: WorkspaceStates;
+  if (ready) {
+    states = new WorkspaceStates();
+  } else {
+    log(`building the ${dialect} store of ${n} contacts (kept for later runs)…`);
+    await dropEverything(database);
+    states = await setUpWorkspace(database, true, clock);
+    const { file } = importFile(n, log);
+    const writes = new ContactWrites(database, states, () => clock.now);
+    const ledger = await importContacts(writes, WORKSPACE, createReadStream(file), { format: 'jsonl', batchSize: 1000 });
+    if (ledger.created !== n) throw new Error(`populated store: imported ${JSON.stringify(ledger)}`);
+  }
+  return { database, states, writes: new ContactWrites(database, states, () => clock.now), clock, close: () => database.close() };
+}
+
+async function dropEverything(database: Database): Promise<void> {
+  const tables = ['segment_events', 'segment_builds', 'segment_jobs', 'segment_members', 'segments', 'contact_list_values', 'contacts', 'attributes', 'workspaces', 'kysely_migration', 'kysely_migration_lock'];
+  for (const t of tables) await sql`DROP TABLE IF EXISTS ${sql.id(t)}`.execute(database.db);
 }
