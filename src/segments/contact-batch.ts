@@ -12,6 +12,7 @@ import type { PreparedStorage } from '../contacts/contact-columns.js';
 import { readContactInput } from '../contacts/contact-input.js';
 import { newContactId } from '../contacts/contact-store.js';
 import type { RowOutcome } from '../contacts/import/contact-sink.js';
+import { insertRows } from '../db/bulk-insert.js';
 import { dialectOf } from '../db/write-transaction.js';
 import type { Tx } from '../db/write-transaction.js';
 import { CountDeltas, evaluateSegments } from './membership-writer.js';
@@ -36,7 +37,7 @@ interface Entry {
 
 interface PendingEvent { readonly type: 'segment.entered' | 'segment.left'; readonly segmentId: string; readonly version: number; readonly contactId: string }
 
-const CHUNK = 200; // rows per multi-row statement: 200 × the used slot columns stays under SQLite's 32,766 parameters
+const IN_LIST = 400; // values per `IN (…)` list
 const PROVISIONAL_PK = 2 ** 52;
 
 const lookupText = (changes: Readonly<Record<string, StoredValue | null>>, key: string): string | undefined => {
@@ -144,11 +145,8 @@ export async function writeContactBatch(tx: Tx, state: WorkspaceState, rows: Rea
     await writeMembers(tx, ws, touched);
     await stageBuilds(tx, state, touched, now);
   }
-  for (let i = 0; i < events.length; i += CHUNK * 2) {
-    await tx.insertInto('segment_events').values(events.slice(i, i + CHUNK * 2).map((e) => ({
-      workspace_id: ws, type: e.type, segment_id: e.segmentId, segment_version: e.version, contact_id: e.contactId, at_ms: now,
-    }))).execute();
-  }
+  await insertRows(tx, 'segment_events', ['workspace_id', 'type', 'segment_id', 'segment_version', 'contact_id', 'at_ms'],
+    events.map((e) => [ws, e.type, e.segmentId, e.version, e.contactId, now]));
   return outcomes;
 }
 
@@ -167,9 +165,9 @@ async function readNamedContacts(tx: Tx, state: WorkspaceState, keys: ReadonlyAr
   }
   const found = new Map<number, Entry>();
   const read = async (column: 'id' | 't1' | 't5', values: readonly string[]) => {
-    for (let i = 0; i < values.length; i += CHUNK * 2) {
+    for (let i = 0; i < values.length; i += IN_LIST) {
       let q = tx.selectFrom('contacts').select(['pk', 'id', 'attributes', 'version', 'created_ms'])
-        .where('workspace_id', '=', ws).where(column, 'in', values.slice(i, i + CHUNK * 2)).orderBy('pk');
+        .where('workspace_id', '=', ws).where(column, 'in', values.slice(i, i + IN_LIST)).orderBy('pk');
       if (dialectOf(tx) === 'postgres') q = q.forUpdate();
       for (const r of await q.execute()) {
         const pk = Number(r.pk);
@@ -185,9 +183,9 @@ async function readNamedContacts(tx: Tx, state: WorkspaceState, keys: ReadonlyAr
   await read(EXTERNAL_ID_COLUMN as 't5', [...externalIds]);
   await read(EMAIL_COLUMN as 't1', [...emails]);
   const pks = [...found.keys()];
-  for (let i = 0; i < pks.length; i += CHUNK * 2) {
+  for (let i = 0; i < pks.length; i += IN_LIST) {
     const rows = await tx.selectFrom('segment_members').select(['contact_pk', 'segment_id', 'since_ms'])
-      .where('workspace_id', '=', ws).where('contact_pk', 'in', pks.slice(i, i + CHUNK * 2)).execute();
+      .where('workspace_id', '=', ws).where('contact_pk', 'in', pks.slice(i, i + IN_LIST)).execute();
     for (const r of rows) {
       const e = found.get(Number(r.contact_pk))!;
       (e.storedMembers as Map<string, number>).set(r.segment_id, Number(r.since_ms));
@@ -204,66 +202,62 @@ function storageOf(state: WorkspaceState): PreparedStorage {
   return plan;
 }
 
-/** A contacts row from the entry's prepared values: every slot the layout uses, NULL when missing (an update clears removed values). */
-function contactValues(state: WorkspaceState, e: Entry, now: number): Record<string, unknown> {
-  const plan = storageOf(state);
-  // The same keys in the same order for every row, so the rows share one shape.
-  const row: Record<string, unknown> = {
-    workspace_id: state.workspaceId, id: e.id, attributes: JSON.stringify(e.values), version: e.version, created_ms: e.createdMs, updated_ms: now,
-    next_change_ms: Number.isFinite(e.nextChange) ? e.nextChange : null,
-  };
+const FIXED_COLUMNS = ['workspace_id', 'id', 'attributes', 'version', 'created_ms', 'updated_ms', 'next_change_ms'] as const;
+
+/** A contacts row from the entry's prepared values, in `[...FIXED_COLUMNS, ...plan.columns]` order: every slot the layout uses, NULL when missing. */
+function contactTuple(state: WorkspaceState, plan: PreparedStorage, e: Entry, now: number): unknown[] {
+  const row: unknown[] = [state.workspaceId, e.id, JSON.stringify(e.values), e.version, e.createdMs, now, Number.isFinite(e.nextChange) ? e.nextChange : null];
   for (let i = 0; i < plan.at.length; i++) {
     const column = plan.at[i];
-    if (column !== null && column !== 'list') row[column] = slotValue(e.prepared![i]);
+    if (column !== null && column !== 'list') row.push(slotValue(e.prepared![i]));
   }
   return row;
 }
 
-/** The contact_list_values rows of an entry: one per distinct folded element. */
-function listValues(state: WorkspaceState, e: Entry, out: { workspace_id: string; contact_pk: number; attr: string; value: string }[]): void {
-  const plan = storageOf(state);
-  for (let i = 0; i < plan.at.length; i++) {
-    if (plan.at[i] !== 'list' || e.prepared![i] === undefined) continue;
-    const attr = state.layout.attributes[i].key;
-    for (const value of new Set(e.prepared![i] as readonly string[])) out.push({ workspace_id: state.workspaceId, contact_pk: e.pk, attr, value });
-  }
-}
-
 /** The contact rows and list values: new contacts in multi-row inserts (their pks read back), updates one statement each. */
 async function writeContacts(tx: Tx, state: WorkspaceState, touched: Entry[], now: number): Promise<void> {
+  const plan = storageOf(state);
+  const columns = [...FIXED_COLUMNS, ...plan.columns];
   const created = touched.filter((e) => e.isNew);
-  for (let i = 0; i < created.length; i += CHUNK) {
-    const chunk = created.slice(i, i + CHUNK);
-    const inserted = await tx.insertInto('contacts').values(chunk.map((e) => contactValues(state, e, now)) as never).returning(['pk', 'id']).execute();
-    const pkById = new Map(inserted.map((r) => [r.id, Number(r.pk)]));
-    for (const e of chunk) e.pk = pkById.get(e.id)!;
+  if (created.length > 0) {
+    const inserted = await insertRows(tx, 'contacts', columns, created.map((e) => contactTuple(state, plan, e, now)), { returning: ['pk', 'id'] });
+    const pkById = new Map(inserted.map((r) => [r.id as string, Number(r.pk)]));
+    for (const e of created) e.pk = pkById.get(e.id)!;
   }
   const updated = touched.filter((e) => !e.isNew);
   for (const e of updated) {
-    const { workspace_id: _ws, id: _id, created_ms: _created, ...changes } = contactValues(state, e, now);
+    const tuple = contactTuple(state, plan, e, now);
+    const changes: Record<string, unknown> = {};
+    columns.forEach((column, k) => { if (column !== 'workspace_id' && column !== 'id' && column !== 'created_ms') changes[column] = tuple[k]; });
     await tx.updateTable('contacts').set(changes as never).where('pk', '=', e.pk).execute();
   }
   const updatedPks = updated.map((e) => e.pk);
-  for (let i = 0; i < updatedPks.length; i += CHUNK * 2) {
-    await tx.deleteFrom('contact_list_values').where('contact_pk', 'in', updatedPks.slice(i, i + CHUNK * 2)).execute();
+  for (let i = 0; i < updatedPks.length; i += 500) {
+    await tx.deleteFrom('contact_list_values').where('contact_pk', 'in', updatedPks.slice(i, i + 500)).execute();
   }
-  const listRows: { workspace_id: string; contact_pk: number; attr: string; value: string }[] = [];
-  for (const e of touched) listValues(state, e, listRows);
-  for (let i = 0; i < listRows.length; i += CHUNK * 4) await tx.insertInto('contact_list_values').values(listRows.slice(i, i + CHUNK * 4)).execute();
+  const listRows: unknown[][] = [];
+  for (const e of touched) {
+    for (let i = 0; i < plan.at.length; i++) {
+      if (plan.at[i] !== 'list' || e.prepared![i] === undefined) continue;
+      const attr = state.layout.attributes[i].key;
+      for (const value of new Set(e.prepared![i] as readonly string[])) listRows.push([state.workspaceId, e.pk, attr, value]);
+    }
+  }
+  await insertRows(tx, 'contact_list_values', ['workspace_id', 'contact_pk', 'attr', 'value'], listRows);
 }
 
 /** segment_members from the net change of each contact over the batch. */
 async function writeMembers(tx: Tx, ws: string, touched: Entry[]): Promise<void> {
-  const inserts: { workspace_id: string; segment_id: string; contact_pk: number; since_ms: number }[] = [];
+  const inserts: unknown[][] = [];
   for (const e of touched) {
     const gone: string[] = [];
     for (const [segmentId, since] of e.storedMembers) if (e.members.get(segmentId) !== since) gone.push(segmentId);
     if (gone.length > 0) await tx.deleteFrom('segment_members').where('workspace_id', '=', ws).where('contact_pk', '=', e.pk).where('segment_id', 'in', gone).execute();
     for (const [segmentId, since] of e.members) {
-      if (e.storedMembers.get(segmentId) !== since) inserts.push({ workspace_id: ws, segment_id: segmentId, contact_pk: e.pk, since_ms: since });
+      if (e.storedMembers.get(segmentId) !== since) inserts.push([ws, segmentId, e.pk, since]);
     }
   }
-  for (let i = 0; i < inserts.length; i += CHUNK * 4) await tx.insertInto('segment_members').values(inserts.slice(i, i + CHUNK * 4)).execute();
+  await insertRows(tx, 'segment_members', ['workspace_id', 'segment_id', 'contact_pk', 'since_ms'], inserts);
 }
 
 /**
@@ -288,11 +282,11 @@ async function stageBuilds(tx: Tx, state: WorkspaceState, touched: Entry[], now:
       e.prepared![state.segmentsSlot] = others.length === 0 ? undefined : others;
       (s.building!.predicate.test(e.prepared!, now) ? add : drop).push(e.pk);
     }
-    for (let i = 0; i < add.length; i += CHUNK * 2) {
-      await tx.insertInto('segment_builds').values(add.slice(i, i + CHUNK * 2).map((pk) => ({ job_id: jobId, contact_pk: pk }))).onConflict((oc) => oc.doNothing()).execute();
+    for (let i = 0; i < add.length; i += IN_LIST) {
+      await insertRows(tx, 'segment_builds', ['job_id', 'contact_pk'], add.slice(i, i + IN_LIST).map((pk) => [jobId, pk]), { onConflictDoNothing: true });
     }
-    for (let i = 0; i < drop.length; i += CHUNK * 2) {
-      await tx.deleteFrom('segment_builds').where('job_id', '=', jobId).where('contact_pk', 'in', drop.slice(i, i + CHUNK * 2)).execute();
+    for (let i = 0; i < drop.length; i += IN_LIST) {
+      await tx.deleteFrom('segment_builds').where('job_id', '=', jobId).where('contact_pk', 'in', drop.slice(i, i + IN_LIST)).execute();
     }
   }
 }
