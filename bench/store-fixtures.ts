@@ -1,7 +1,7 @@
 // A store for the membership benches (import, write): a fresh SQLite file or PostgreSQL schema, one
 // workspace with the BENCH schema, and the 60 BENCH conditions as dynamic segments (built, empty),
 // or none for the baseline. The clock is BENCH_NOW, so relative dates mean what the scan counts.
-import { createReadStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { sql } from 'kysely';
 import { compilePredicate } from '../src/conditions/compile-predicate.js';
 import { importContacts } from '../src/contacts/import/import-contacts.js';
@@ -79,13 +79,18 @@ export function importFile(n: number, log: (text: string) => void): { file: stri
     const t0 = performance.now();
     const tests = BENCH_CONDITIONS.map((c) => compilePredicate(c.condition, BENCH_LAYOUT, { timeZone: BENCH_TIME_ZONE }).test);
     const counts = new Array<number>(tests.length).fill(0);
-    const lines: string[] = [];
+    // Written in pieces: 1M lines are more text than one JavaScript string may hold.
+    const fd = openSync(`${file}.partial`, 'w');
+    let lines: string[] = [];
     for (const raw of contactStream(n)) {
       lines.push(JSON.stringify(raw));
       const { prepared } = readRaw(raw);
       tests.forEach((test, j) => { if (test(prepared, BENCH_NOW)) counts[j]++; });
+      if (lines.length === 10_000) { writeSync(fd, `${lines.join('\n')}\n`); lines = []; }
     }
-    writeFileSync(file, `${lines.join('\n')}\n`);
+    if (lines.length > 0) writeSync(fd, `${lines.join('\n')}\n`);
+    closeSync(fd);
+    renameSync(`${file}.partial`, file);
     writeFileSync(countsFile, JSON.stringify(counts));
     log(`wrote ${file} and the scan's counts in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   }

@@ -8,8 +8,10 @@ import { createAttribute } from '../contacts/attribute-store.js';
 import { writeTransaction } from '../db/write-transaction.js';
 import { DomainError } from '../errors.js';
 import { runBackfills } from '../segments/backfill.js';
+import type { BackfillProgress } from '../segments/backfill.js';
 import { createSegment, deleteSegment, listSegments, updateSegment } from '../segments/segment-store.js';
-import { refreshDue } from '../segments/time-refresh.js';
+import { runWorker, runWorkerPass } from '../segments/worker.js';
+import type { WorkerPass } from '../segments/worker.js';
 import { verifyWorkspace } from '../segments/verify.js';
 import { progressLine } from './progress.js';
 
@@ -107,13 +109,36 @@ export function registerStoreCommands(program: Command, setExit: (code: number) 
       return 0;
     })));
 
-  addStoreOptions(program.command('work').description('run pending backfills, then re-evaluate the contacts whose relative dates are due'))
-    .action(async (opts: StoreOptions) => setExit(await withApp(opts, async (app) => {
-      await build(app);
-      const n = await refreshDue(app.database, app.states, Date.now());
-      process.stderr.write(`time refresh: ${n} contacts re-evaluated\n`);
-      return 0;
-    })));
+  addStoreOptions(program.command('work')
+    .description('run pending backfills, then re-evaluate the contacts whose relative dates are due; with --watch, again every --interval seconds until stopped (Ctrl-C)')
+    .option('--watch', 'keep running: a pass every --interval seconds')
+    .option('--interval <seconds>', 'seconds between passes with --watch (1 to 60)', '15'))
+    .action(async (opts: StoreOptions & { watch?: boolean; interval: string }) => {
+      const interval = Number(opts.interval);
+      if (!Number.isInteger(interval) || interval < 1 || interval > 60) {
+        process.stderr.write(`segments: --interval must be a whole number of seconds from 1 to 60, got ${JSON.stringify(opts.interval)}\n`);
+        setExit(2);
+        return;
+      }
+      setExit(await withApp(opts, async (app) => {
+        const progress = progressLine(process.stderr);
+        const onProgress = (p: BackfillProgress) => progress(`building ${p.segmentId}: ${p.processed}/${p.total}${p.done ? ' done' : ''}`, p.done);
+        const report = (pass: WorkerPass) => process.stderr.write(`time refresh: ${pass.refreshed} contacts re-evaluated\n`);
+        if (!opts.watch) {
+          report(await runWorkerPass(app.database, app.states, { onProgress }));
+          return 0;
+        }
+        const stop = new AbortController();
+        for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => stop.abort());
+        process.stderr.write(`working every ${interval} s; Ctrl-C stops\n`);
+        await runWorker(app.database, app.states, {
+          intervalMs: interval * 1000, signal: stop.signal, onProgress,
+          onPass: (pass) => { if (pass.builds + pass.refreshed > 0) report(pass); },
+          onError: (error) => process.stderr.write(`segments work: ${error instanceof Error ? error.message : String(error)} (retrying)\n`),
+        });
+        return 0;
+      }));
+    });
 
   addStoreOptions(program.command('verify').description('recompute every segment from scratch and compare with the stored membership and counts; exits 1 on any difference'))
     .action(async (opts: StoreOptions) => setExit(await withApp(opts, async (app) => {

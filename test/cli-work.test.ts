@@ -1,0 +1,40 @@
+// `segments work` end to end: one pass, a refused --interval, and --watch stopped by SIGINT.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const bin = `${root}bin/segments`;
+const dir = mkdtempSync(join(tmpdir(), 'segments-work-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const { DATABASE_URL: _ignored, ...env } = process.env; // the embedded SQLite file, whatever the shell says
+
+describe('segments work', () => {
+  it('runs one pass and says how many contacts the time refresh re-evaluated', () => {
+    const r = spawnSync(bin, ['work', '--db', join(dir, 'once.sqlite')], { encoding: 'utf8', env, timeout: 60_000 });
+    expect(r.status).toBe(0);
+    expect(r.stderr).toContain('time refresh: 0 contacts re-evaluated');
+  });
+
+  it.each(['0', '61', '1.5', 'soon'])('refuses --interval %s with status 2, naming the option', (interval) => {
+    const r = spawnSync(bin, ['work', '--watch', '--interval', interval, '--db', join(dir, 'bad.sqlite')], { encoding: 'utf8', env, timeout: 60_000 });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('--interval must be a whole number of seconds from 1 to 60');
+  });
+
+  it('--watch keeps working until Ctrl-C, then exits 0', async () => {
+    const child = spawn(bin, ['work', '--watch', '--interval', '1', '--db', join(dir, 'watch.sqlite')], { env });
+    let stderr = '';
+    child.stderr.on('data', (chunk) => { stderr += String(chunk); });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const deadline = Date.now() + 30_000;
+    while (!stderr.includes('working every 1 s') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(stderr).toContain('working every 1 s; Ctrl-C stops');
+    await new Promise((r) => setTimeout(r, 1_500)); // a second pass
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+  }, 60_000);
+});
