@@ -1,6 +1,6 @@
 // `segments work` end to end: one pass, a refused --interval, and --watch stopped by SIGINT.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,4 +37,28 @@ describe('segments work', () => {
     child.kill('SIGINT');
     expect(await exited).toBe(0);
   }, 60_000);
+});
+
+describe('segments segment members', () => {
+  it('prints a page of members and the cursor of the next; a bad limit is an error naming it', () => {
+    const db = join(dir, 'members.sqlite');
+    const run = (...args: string[]) => spawnSync(bin, [...args, '--db', db], { encoding: 'utf8', env, timeout: 60_000 });
+    const file = join(dir, 'people.jsonl');
+    writeFileSync(file, ['a', 'b', 'c'].map((id) => JSON.stringify({ id, tags: ['vip'] })).join('\n'));
+    expect(run('segment', 'create', 'VIP', '{"attr": "tags", "op": "contains", "value": "vip"}').status).toBe(0);
+    expect(run('import', file).status).toBe(0);
+    expect(run('work').status).toBe(0);
+    const id = run('segment', 'list').stdout.split('\t')[0];
+    const first = run('segment', 'members', id, '--limit', '2');
+    expect(first.status).toBe(0);
+    expect(first.stdout.split('\n').filter(Boolean).map((l) => l.split('\t')[0])).toEqual(['a', 'b']);
+    const cursor = /more: --after (\S+)/.exec(first.stderr)?.[1];
+    expect(cursor).toBeDefined();
+    const second = run('segment', 'members', id, '--limit', '2', '--after', cursor!);
+    expect(second.stdout.split('\n').filter(Boolean).map((l) => l.split('\t')[0])).toEqual(['c']);
+    expect(second.stderr).not.toContain('more:');
+    const bad = run('segment', 'members', id, '--limit', '0');
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('limit');
+  });
 });

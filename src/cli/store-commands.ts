@@ -10,6 +10,7 @@ import { DomainError } from '../errors.js';
 import { runBackfills } from '../segments/backfill.js';
 import type { BackfillProgress } from '../segments/backfill.js';
 import { createSegment, deleteSegment, listSegments, updateSegment } from '../segments/segment-store.js';
+import { MAX_PAGE, listMembers } from '../segments/members.js';
 import { runWorker, runWorkerPass } from '../segments/worker.js';
 import type { WorkerPass } from '../segments/worker.js';
 import { verifyWorkspace } from '../segments/verify.js';
@@ -106,6 +107,15 @@ export function registerStoreCommands(program: Command, setExit: (code: number) 
       for (const s of await listSegments(app.database.db, opts.workspace)) {
         process.stdout.write(`${s.id}\t${s.status}\t${s.memberCount}\t${s.name}\n`);
       }
+      return 0;
+    })));
+
+  addStoreOptions(segment.command('members').description('a page of a segment\'s members (contact id, member since), oldest contact first; the next page\'s cursor goes to standard error')
+    .argument('<id>').option('--limit <n>', `members per page, 1 to ${MAX_PAGE}`, '100').option('--after <cursor>', 'the cursor a previous page printed'))
+    .action(async (id: string, opts: StoreOptions & { limit: string; after?: string }) => setExit(await withApp(opts, async (app) => {
+      const page = await listMembers(app.database.db, opts.workspace, id, { limit: Number(opts.limit), after: opts.after ?? null });
+      for (const m of page.members) process.stdout.write(`${m.id}\t${new Date(m.since).toISOString()}\n`);
+      if (page.next) process.stderr.write(`more: --after ${page.next}\n`);
       return 0;
     })));
 
