@@ -116,8 +116,8 @@ export async function deleteAttribute(tx: Tx, workspaceId: string, key: string, 
   }
   // The raw values as written go too, so a contact read back never shows a deleted attribute.
   const path = `$.${key}`; // key matches ^[a-z][a-z0-9_]*$ and is bound, never spliced
-  await tx.updateTable('contacts').set({
-    attributes: dialectOf(tx) === 'postgres' ? sql<string>`(attributes::jsonb - ${key}::text)::text` : sql<string>`json_remove(attributes, ${path})`,
+  await tx.updateTable('contact_documents').set({
+    document: dialectOf(tx) === 'postgres' ? sql<string>`(document::jsonb - ${key}::text)::text` : sql<string>`json_remove(document, ${path})`,
   }).where('workspace_id', '=', workspaceId).execute();
   await tx.deleteFrom('attributes').where('workspace_id', '=', workspaceId).where('key', '=', key).execute();
 }

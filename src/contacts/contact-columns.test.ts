@@ -56,11 +56,11 @@ describe('contactRow', () => {
   it('stores folded text, numbers, dates, booleans as 0/1; a missing value has no slot', () => {
     const values = {
       name: 'ÉLODIE', email: '   ', company: null, plan: 'Pro', mrr: 12.5, renews_at: 1_741_046_400_000, vip: false, beta: true,
-      unknown_key: 'kept in attributes only',
+      unknown_key: 'no slot: not in the layout',
     };
     const { contact, lists } = contactRow(layout, 'w1', 'c1', values);
     expect(contact).toEqual({
-      workspace_id: 'w1', id: 'c1', attributes: JSON.stringify(values),
+      workspace_id: 'w1', id: 'c1',
       slots: { t2: 'élodie', t9: 'pro', n1: 12.5, d3: 1_741_046_400_000, b2: 0, b3: 1 },
     });
     expect(lists).toEqual([]);

@@ -67,8 +67,6 @@ export function assignColumns(schema: Schema): ColumnLayout {
 export interface ContactRow {
   readonly workspace_id: string;
   readonly id: string;
-  /** The stored values as given, as JSON. */
-  readonly attributes: string;
   /** Slot column → value; a slot absent here is NULL. */
   readonly slots: Readonly<Record<string, string | number>>;
 }
@@ -105,7 +103,7 @@ export function contactRow(layout: ColumnLayout, workspaceId: string, id: string
       throw new Error(`contactRow: attribute "${attribute.key}" has no storage in the layout`);
     }
   }
-  return { contact: { workspace_id: workspaceId, id, attributes: JSON.stringify(stored), slots }, lists };
+  return { contact: { workspace_id: workspaceId, id, slots }, lists };
 }
 
 /** Stored values come from ingest, already coerced; a wrong shape here is a caller's bug. */

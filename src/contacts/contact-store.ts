@@ -21,7 +21,8 @@ const toContact = (r: Row): StoredContact => ({
   pk: Number(r.pk), id: r.id, values: JSON.parse(r.attributes) as StoredValues, version: r.version,
   createdMs: Number(r.created_ms), updatedMs: Number(r.updated_ms),
 });
-const COLUMNS = ['pk', 'id', 'attributes', 'version', 'created_ms', 'updated_ms'] as const;
+const COLUMNS = ['c.pk', 'c.id', 'd.document as attributes', 'c.version', 'c.created_ms', 'c.updated_ms'] as const;
+const contactsWithDocuments = (tx: Tx) => tx.selectFrom('contacts as c').innerJoin('contact_documents as d', 'd.contact_pk', 'c.pk');
 
 export function newContactId(): string {
   return `c_${randomBytes(10).toString('hex')}`;
@@ -33,23 +34,24 @@ export function newContactId(): string {
  * contact are serialised and neither merges from a stale read.
  */
 export async function findContact(tx: Tx, workspaceId: string, by: { id?: string; externalId?: string; email?: string }): Promise<StoredContact | null> {
-  let q = tx.selectFrom('contacts').select(COLUMNS).where('workspace_id', '=', workspaceId);
-  if (by.id !== undefined) q = q.where('id', '=', by.id);
-  else if (by.externalId !== undefined) q = q.where(EXTERNAL_ID_COLUMN as 't5', '=', fold(by.externalId));
-  else if (by.email !== undefined) q = q.where(EMAIL_COLUMN as 't1', '=', fold(by.email));
+  let q = contactsWithDocuments(tx).select(COLUMNS).where('c.workspace_id', '=', workspaceId);
+  if (by.id !== undefined) q = q.where('c.id', '=', by.id);
+  else if (by.externalId !== undefined) q = q.where(`c.${EXTERNAL_ID_COLUMN}` as 'c.t5', '=', fold(by.externalId));
+  else if (by.email !== undefined) q = q.where(`c.${EMAIL_COLUMN}` as 'c.t1', '=', fold(by.email));
   else return null;
-  q = q.orderBy('pk').limit(1);
+  q = q.orderBy('c.pk').limit(1);
   if (dialectOf(tx) === 'postgres') q = q.forUpdate();
   const row = await q.executeTakeFirst();
   return row ? toContact(row) : null;
 }
 
 export async function readContact(tx: Tx, workspaceId: string, id: string): Promise<StoredContact | null> {
-  const row = await tx.selectFrom('contacts').select(COLUMNS).where('workspace_id', '=', workspaceId).where('id', '=', id).executeTakeFirst();
+  const row = await contactsWithDocuments(tx).select(COLUMNS).where('c.workspace_id', '=', workspaceId).where('c.id', '=', id).executeTakeFirst();
   return row ? toContact(row) : null;
 }
 
 export async function deleteContactRow(tx: Tx, pk: number): Promise<void> {
   await tx.deleteFrom('contact_list_values').where('contact_pk', '=', pk).execute();
+  await tx.deleteFrom('contact_documents').where('contact_pk', '=', pk).execute();
   await tx.deleteFrom('contacts').where('pk', '=', pk).execute();
 }

@@ -90,20 +90,21 @@ function prepareRows(layout: ColumnLayout, contacts: SqlEvaluatorOptions['contac
 
 // ---- SQLite: one transaction, prepared statements ------------------------------------------------
 
-const CONTACT_COLUMNS = ['pk', 'workspace_id', 'id', 'attributes', 'version', 'created_ms', 'updated_ms', ...SLOT_COLUMNS];
+// No contact_documents: a scratch store only counts and lists ids.
+const CONTACT_COLUMNS = ['pk', 'workspace_id', 'id', 'version', 'created_ms', 'updated_ms', ...SLOT_COLUMNS];
 
 function loadSqlite(database: SqliteDatabase, layout: ColumnLayout, rows: readonly LoadRow[]): void {
   const { sqlite } = database;
   // Only the slots this layout uses: binding ~160 NULLs per row would double the load time.
   const used = new Set([...layout.storage.values()].flatMap((s) => (s.kind === 'column' ? [s.column] : [])));
   const slots = SLOT_COLUMNS.filter((c) => used.has(c));
-  const columns = [...CONTACT_COLUMNS.slice(0, 7), ...slots];
+  const columns = [...CONTACT_COLUMNS.slice(0, 6), ...slots];
   const insertContact = sqlite.prepare(`INSERT INTO contacts (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`);
   const insertValue = sqlite.prepare('INSERT INTO contact_list_values (workspace_id, contact_pk, attr, value) VALUES (?, ?, ?, ?)');
   const now = Date.now();
   sqlite.transaction(() => {
     for (const { pk, contact, lists } of rows) {
-      const values: unknown[] = [pk, contact.workspace_id, contact.id, contact.attributes, 1, now, now];
+      const values: unknown[] = [pk, contact.workspace_id, contact.id, 1, now, now];
       for (const column of slots) values.push(contact.slots[column] ?? null);
       insertContact.run(values);
       for (const l of lists) insertValue.run(contact.workspace_id, pk, l.attr, l.value);
@@ -140,7 +141,7 @@ async function loadPostgres(database: PostgresDatabase, rows: readonly LoadRow[]
     for (let start = 0; start < rows.length; start += PG_BATCH) {
       const batch = rows.slice(start, start + PG_BATCH);
       const contacts = batch.map(({ pk, contact }) => ({
-        pk, workspace_id: contact.workspace_id, id: contact.id, attributes: contact.attributes, version: 1,
+        pk, workspace_id: contact.workspace_id, id: contact.id, version: 1,
         created_ms: now, updated_ms: now, ...contact.slots,
       }));
       await sql`INSERT INTO contacts (${contactColumns})

@@ -1,11 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { sql } from 'kysely';
+import { Migrator, sql } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createDatabase } from './database.js';
 import type { Database } from './database.js';
 import { migrateToLatest } from './migrate.js';
+import { migrationsFor } from './migrations/index.js';
 import { SLOT_COLUMNS } from './tables.js';
 import { createTestSchema, postgresTestUrl } from './test-support/postgres.js';
 
@@ -17,19 +18,20 @@ async function columnsOf(database: Database, table: string): Promise<string[]> {
   return found ? found.columns.map((c) => c.name) : [];
 }
 
-const ALL_MIGRATIONS = ['0001_contacts', '0002_segments'];
+const ALL_MIGRATIONS = ['0001_contacts', '0002_segments', '0003_contact_documents'];
 
 /** What every dialect must give: the tables, the slots, the keys, and a migration run only once. */
 async function checkMigrations(database: Database): Promise<void> {
   expect(await migrateToLatest(database)).toEqual(ALL_MIGRATIONS);
   expect(await migrateToLatest(database)).toEqual([]);
   expect(await columnsOf(database, 'contacts')).toEqual(
-    ['pk', 'workspace_id', 'id', 'attributes', 'version', 'created_ms', 'updated_ms', ...SLOT_COLUMNS, 'next_change_ms'],
+    ['pk', 'workspace_id', 'id', 'version', 'created_ms', 'updated_ms', ...SLOT_COLUMNS, 'next_change_ms'],
   );
+  expect(await columnsOf(database, 'contact_documents')).toEqual(['contact_pk', 'workspace_id', 'document']);
   expect(await columnsOf(database, 'contact_list_values')).toEqual(['workspace_id', 'contact_pk', 'attr', 'value']);
 
   const { db } = database;
-  const contact = { workspace_id: 'w1', id: 'a', attributes: '{}', created_ms: 1, updated_ms: 1, t1: 'x' };
+  const contact = { workspace_id: 'w1', id: 'a', created_ms: 1, updated_ms: 1, t1: 'x' };
   // pk is generated, version defaults to 1.
   await db.insertInto('contacts').values(contact).execute();
   const row = await db.selectFrom('contacts').select(['pk', 'version', 't1', 'n1']).where('id', '=', 'a').executeTakeFirstOrThrow();
@@ -43,9 +45,28 @@ async function checkMigrations(database: Database): Promise<void> {
   await db.insertInto('contact_list_values').values({ workspace_id: 'w1', contact_pk: pk, attr: 'tags', value: 'vip' }).execute();
   await expect(db.insertInto('contact_list_values').values({ workspace_id: 'w1', contact_pk: pk, attr: 'tags', value: 'vip' }).execute())
     .rejects.toThrow(/unique|duplicate|primary/i);
+  await db.insertInto('contact_documents').values({ contact_pk: pk, workspace_id: 'w1', document: '{"name":"Ana"}' }).execute();
   await db.deleteFrom('contacts').where('pk', '=', pk).execute();
   const left = await db.selectFrom('contact_list_values').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
   expect(Number(left.n)).toBe(0);
+  const documents = await db.selectFrom('contact_documents').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+  expect(Number(documents.n)).toBe(0);
+}
+
+/** A store made before 0003 keeps every contact's values: they move to contact_documents. */
+async function checkDocumentsMove(database: Database): Promise<void> {
+  const migrations = migrationsFor(database.dialect);
+  const migrator = new Migrator({
+    db: database.db,
+    provider: { getMigrations: async () => migrations },
+    ...(database.dialect === 'postgres' ? { migrationTableSchema: database.schema } : {}),
+  });
+  expect((await migrator.migrateTo('0002_segments')).error).toBeUndefined();
+  await sql`insert into contacts (workspace_id, id, attributes, created_ms, updated_ms) values ('w1', 'old', '{"name":"Ana","mrr":5}', 1, 1)`.execute(database.db);
+  expect(await migrateToLatest(database)).toEqual(['0003_contact_documents']);
+  const rows = await database.db.selectFrom('contacts as c').innerJoin('contact_documents as d', 'd.contact_pk', 'c.pk')
+    .select(['c.id', 'd.workspace_id', 'd.document']).execute();
+  expect(rows).toEqual([{ id: 'old', workspace_id: 'w1', document: '{"name":"Ana","mrr":5}' }]);
 }
 
 describe('migrations on SQLite', () => {
@@ -56,6 +77,15 @@ describe('migrations on SQLite', () => {
     const database = createDatabase({ dialect: 'sqlite', filename: ':memory:' });
     try {
       await checkMigrations(database);
+    } finally {
+      await database.close();
+    }
+  });
+
+  it('move the values of contacts stored before 0003 into contact_documents', async () => {
+    const database = createDatabase({ dialect: 'sqlite', filename: ':memory:' });
+    try {
+      await checkDocumentsMove(database);
     } finally {
       await database.close();
     }
@@ -81,8 +111,17 @@ describe.skipIf(pgUrl === null)('migrations on PostgreSQL', () => {
     try {
       await checkMigrations(test.database);
       const { rows } = await sql<{ n: string }>`SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = ${test.schema}`.execute(test.database.db);
-      // contacts, contact_list_values, the 7 tables of 0002 and Kysely's two bookkeeping tables
-      expect(Number(rows[0].n)).toBe(11);
+      // contacts, contact_list_values, the 7 tables of 0002, contact_documents and Kysely's two bookkeeping tables
+      expect(Number(rows[0].n)).toBe(12);
+    } finally {
+      await test.drop();
+    }
+  });
+
+  it('move the values of contacts stored before 0003 into contact_documents', async () => {
+    const test = await createTestSchema(pgUrl!);
+    try {
+      await checkDocumentsMove(test.database);
     } finally {
       await test.drop();
     }

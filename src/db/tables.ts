@@ -33,14 +33,19 @@ export type ContactsTable = SlotColumns & {
   pk: ColumnType<number | string, number | undefined, number>;
   workspace_id: string;
   id: string;
-  /** The stored values as given (JSON), to read the contact back; the slots are for conditions. */
-  attributes: string;
   version: Generated<number>;
   created_ms: Int8;
   updated_ms: Int8;
   /** The earliest instant a segment's result may change for this contact with no write; null: never. */
   next_change_ms: ColumnType<number | string | null, number | null | undefined, number | null>;
 };
+
+/** A contact's stored values as given (JSON), to read it back; the slots are for conditions. Apart so scans of `contacts` stay narrow. */
+export interface ContactDocumentsTable {
+  contact_pk: Int8;
+  workspace_id: string;
+  document: string;
+}
 
 /** One row per distinct folded element of a list attribute; an empty list has no rows. */
 export interface ContactListValuesTable {
@@ -131,6 +136,7 @@ export interface SegmentJobsTable {
 
 export interface Tables {
   contacts: ContactsTable;
+  contact_documents: ContactDocumentsTable;
   contact_list_values: ContactListValuesTable;
   workspaces: WorkspacesTable;
   attributes: AttributesTable;

@@ -73,8 +73,9 @@ export async function runBatch(database: Database, states: WorkspaceStates, jobI
         options.onProgress?.({ segmentId: job.segment_id, processed, total, done: false });
         return false;
       }
-      const rows = await tx.selectFrom('contacts').select(['pk', 'attributes']).where('workspace_id', '=', ws).where('pk', '>', cursor)
-        .orderBy('pk').limit(batchSize).execute();
+      const rows = await tx.selectFrom('contacts as c').innerJoin('contact_documents as d', 'd.contact_pk', 'c.pk')
+        .select(['c.pk', 'd.document as attributes']).where('c.workspace_id', '=', ws).where('c.pk', '>', cursor)
+        .orderBy('c.pk').limit(batchSize).execute();
       if (rows.length === 0) {
         await complete(tx, states, job.id as number, ws, job.segment_id, job.version, now);
         options.onProgress?.({ segmentId: job.segment_id, processed: Number(job.processed), total, done: true });
@@ -115,7 +116,7 @@ export async function runBatch(database: Database, states: WorkspaceStates, jobI
   });
 }
 
-const SQL_BATCH = 100_000;
+const SQL_BATCH = 10_000; // contacts per transaction: a writer waits for at most one batch
 
 function usesRelativeDates(condition: Condition): boolean {
   if (condition.kind === 'rule') return isRelative(condition);
@@ -179,7 +180,8 @@ async function followDependents(tx: Tx, states: WorkspaceStates, ws: string, seg
   if (!dependentsOf(state.segments, segmentId).some((d) => d.kind === 'dynamic')) return;
   const counts = new CountDeltas();
   for (let i = 0; i < changed.length; i += 500) {
-    const rows = await tx.selectFrom('contacts').select(['pk', 'id', 'attributes']).where('pk', 'in', changed.slice(i, i + 500)).execute();
+    const rows = await tx.selectFrom('contacts as c').innerJoin('contact_documents as d', 'd.contact_pk', 'c.pk')
+      .select(['c.pk', 'c.id', 'd.document as attributes']).where('c.pk', 'in', changed.slice(i, i + 500)).execute();
     for (const r of rows) {
       const prepared = prepareContact(state.layout, JSON.parse(r.attributes) as StoredValues);
       await updateMembership(tx, state, { pk: Number(r.pk), id: r.id }, prepared, now, counts);

@@ -166,8 +166,9 @@ async function readNamedContacts(tx: Tx, state: WorkspaceState, keys: ReadonlyAr
   const found = new Map<number, Entry>();
   const read = async (column: 'id' | 't1' | 't5', values: readonly string[]) => {
     for (let i = 0; i < values.length; i += IN_LIST) {
-      let q = tx.selectFrom('contacts').select(['pk', 'id', 'attributes', 'version', 'created_ms'])
-        .where('workspace_id', '=', ws).where(column, 'in', values.slice(i, i + IN_LIST)).orderBy('pk');
+      let q = tx.selectFrom('contacts as c').innerJoin('contact_documents as d', 'd.contact_pk', 'c.pk')
+        .select(['c.pk', 'c.id', 'd.document as attributes', 'c.version', 'c.created_ms'])
+        .where('c.workspace_id', '=', ws).where(`c.${column}` as 'c.id', 'in', values.slice(i, i + IN_LIST)).orderBy('c.pk');
       if (dialectOf(tx) === 'postgres') q = q.forUpdate();
       for (const r of await q.execute()) {
         const pk = Number(r.pk);
@@ -202,11 +203,11 @@ function storageOf(state: WorkspaceState): PreparedStorage {
   return plan;
 }
 
-const FIXED_COLUMNS = ['workspace_id', 'id', 'attributes', 'version', 'created_ms', 'updated_ms', 'next_change_ms'] as const;
+const FIXED_COLUMNS = ['workspace_id', 'id', 'version', 'created_ms', 'updated_ms', 'next_change_ms'] as const;
 
 /** A contacts row from the entry's prepared values, in `[...FIXED_COLUMNS, ...plan.columns]` order: every slot the layout uses, NULL when missing. */
 function contactTuple(state: WorkspaceState, plan: PreparedStorage, e: Entry, now: number): unknown[] {
-  const row: unknown[] = [state.workspaceId, e.id, JSON.stringify(e.values), e.version, e.createdMs, now, Number.isFinite(e.nextChange) ? e.nextChange : null];
+  const row: unknown[] = [state.workspaceId, e.id, e.version, e.createdMs, now, Number.isFinite(e.nextChange) ? e.nextChange : null];
   for (let i = 0; i < plan.at.length; i++) {
     const column = plan.at[i];
     if (column !== null && column !== 'list') row.push(slotValue(e.prepared![i]));
@@ -223,6 +224,7 @@ async function writeContacts(tx: Tx, state: WorkspaceState, touched: Entry[], no
     const inserted = await insertRows(tx, 'contacts', columns, created.map((e) => contactTuple(state, plan, e, now)), { returning: ['pk', 'id'] });
     const pkById = new Map(inserted.map((r) => [r.id as string, Number(r.pk)]));
     for (const e of created) e.pk = pkById.get(e.id)!;
+    await insertRows(tx, 'contact_documents', ['contact_pk', 'workspace_id', 'document'], created.map((e) => [e.pk, state.workspaceId, JSON.stringify(e.values)]));
   }
   const updated = touched.filter((e) => !e.isNew);
   for (const e of updated) {
@@ -230,6 +232,7 @@ async function writeContacts(tx: Tx, state: WorkspaceState, touched: Entry[], no
     const changes: Record<string, unknown> = {};
     columns.forEach((column, k) => { if (column !== 'workspace_id' && column !== 'id' && column !== 'created_ms') changes[column] = tuple[k]; });
     await tx.updateTable('contacts').set(changes as never).where('pk', '=', e.pk).execute();
+    await tx.updateTable('contact_documents').set({ document: JSON.stringify(e.values) }).where('contact_pk', '=', e.pk).execute();
   }
   const updatedPks = updated.map((e) => e.pk);
   for (let i = 0; i < updatedPks.length; i += 500) {

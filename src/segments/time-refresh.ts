@@ -16,8 +16,9 @@ export async function refreshDue(database: Database, states: WorkspaceStates, no
   for (;;) {
     const n = await writeTransaction(database, async (tx) => {
       await lockPendingJobs(tx, null);
-      let q = tx.selectFrom('contacts').select(['pk', 'id', 'workspace_id', 'attributes'])
-        .where('next_change_ms', '<=', now).orderBy('next_change_ms').limit(batchSize);
+      let q = tx.selectFrom('contacts as c').innerJoin('contact_documents as d', 'd.contact_pk', 'c.pk')
+        .select(['c.pk', 'c.id', 'c.workspace_id', 'd.document as attributes'])
+        .where('c.next_change_ms', '<=', now).orderBy('c.next_change_ms').limit(batchSize);
       // The values must be the current ones: lock them; a contact being written is skipped (its writer re-evaluates it).
       if (dialectOf(tx) === 'postgres') q = q.forUpdate().skipLocked();
       const due = await q.execute();

@@ -20,8 +20,9 @@ export async function verifyWorkspace(database: Database, states: WorkspaceState
   const actualCounts = new Map<string, number>(state.segments.map((s) => [s.id, 0]));
   let cursor = 0;
   for (;;) {
-    const rows = await db.selectFrom('contacts').select(['pk', 'id', 'attributes']).where('workspace_id', '=', workspaceId)
-      .where('pk', '>', cursor).orderBy('pk').limit(batchSize).execute();
+    const rows = await db.selectFrom('contacts as c').innerJoin('contact_documents as d', 'd.contact_pk', 'c.pk')
+      .select(['c.pk', 'c.id', 'd.document as attributes']).where('c.workspace_id', '=', workspaceId)
+      .where('c.pk', '>', cursor).orderBy('c.pk').limit(batchSize).execute();
     if (rows.length === 0) break;
     const first = Number(rows[0].pk), last = Number(rows[rows.length - 1].pk);
     const stored = await storedMembershipsInRange(db, workspaceId, first, last);

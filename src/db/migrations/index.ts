@@ -4,11 +4,13 @@ import type { Migration, MigrationProvider } from 'kysely';
 import type { Dialect } from '../database.js';
 import { contactsMigration } from './0001-contacts.js';
 import { segmentsMigration } from './0002-segments.js';
+import { contactDocumentsMigration } from './0003-contact-documents.js';
 
 export function migrationsFor(dialect: Dialect): Record<string, Migration> {
   return {
     '0001_contacts': contactsMigration(dialect),
     '0002_segments': segmentsMigration(dialect),
+    '0003_contact_documents': contactDocumentsMigration(dialect),
   };
 }
 

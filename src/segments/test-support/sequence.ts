@@ -588,7 +588,8 @@ export class SequenceRunner {
     expect(problems, context()).toEqual([]);
 
     // The contacts are the model's: the writes merged as the contract says.
-    const dbContacts = await e.database.db.selectFrom('contacts').select(['id', 'attributes']).where('workspace_id', '=', this.ws).orderBy('pk').execute();
+    const dbContacts = await e.database.db.selectFrom('contacts as c').innerJoin('contact_documents as d', 'd.contact_pk', 'c.pk')
+      .select(['c.id', 'd.document as attributes']).where('c.workspace_id', '=', this.ws).orderBy('c.pk').execute();
     expect(dbContacts.map((c) => ({ id: c.id, values: sorted(JSON.parse(c.attributes)) })), context())
       .toEqual(this.contacts.map((c) => ({ id: c.id, values: sorted(c.values) })));
 
