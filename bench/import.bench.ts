@@ -3,7 +3,7 @@
 // and on PostgreSQL; and, in the same run as the baseline, into a workspace with no segments.
 // Prints contacts/s, the segments' cost relative to the baseline, and checks every segment's count
 // against a scan of the same contacts with the compiled predicates.
-// Usage: npm run bench:import -- [--contacts N] [--batch B] [--skip-sqlite] [--skip-postgres] [--skip-baseline]
+// Usage: npm run bench:import -- [--contacts N] [--batch B] [--skip-sqlite] [--skip-postgres] [--skip-segments] [--skip-baseline]
 import { createReadStream, writeFileSync } from 'node:fs';
 import { importContacts } from '../src/contacts/import/import-contacts.js';
 import type { Dialect } from '../src/db/database.js';
@@ -58,7 +58,7 @@ async function run(dialect: Dialect, segments: boolean): Promise<void> {
 
 for (const dialect of ['sqlite', 'postgres'] as const) {
   if (flag(`skip-${dialect}`)) continue;
-  await run(dialect, true);
+  if (!flag('skip-segments')) await run(dialect, true);
   if (!flag('skip-baseline')) await run(dialect, false);
 }
 
