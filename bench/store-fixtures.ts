@@ -108,6 +108,7 @@ export async function openPopulatedStore(dialect: Dialect, n: number, log: (text
   if (dialect === 'sqlite') {
     const file = new URL(`./.cache/store-${n}.sqlite`, import.meta.url).pathname;
     database = createDatabase({ dialect: 'sqlite', filename: file });
+    for (const p of (process.env.BENCH_SQLITE_PRAGMAS ?? '').split(';').filter(Boolean)) database.sqlite.pragma(p);
   } else {
     const schema = `bench_store_${n}`;
     const admin = createDatabase({ dialect: 'postgres', url: BENCH_DATABASE_URL });

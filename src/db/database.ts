@@ -1,6 +1,8 @@
 // The Kysely instance for a dialect: SQLite through better-sqlite3 (the embedded default) or
 // PostgreSQL through a pg Pool. Durability is chosen here: see docs/architecture.md.
 import BetterSqlite3 from 'better-sqlite3';
+import { createSqliteReaders } from './sqlite-readers.js';
+import type { SqliteReaders } from './sqlite-readers.js';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import type { Tables } from './tables.js';
@@ -15,6 +17,8 @@ export interface SqliteConfig {
   readonly filename: string;
   /** How long a writer waits for the lock before SQLITE_BUSY; default 5 s. */
   readonly busyTimeoutMs?: number;
+  /** Reader threads for big reads (preview counts); default one per core, at most 4. */
+  readonly readerThreads?: number;
 }
 
 export interface PostgresConfig {
@@ -30,6 +34,8 @@ export interface SqliteDatabase {
   readonly db: Kysely<Tables>;
   /** The raw handle, for bulk work with prepared statements inside one transaction. */
   readonly sqlite: BetterSqlite3.Database;
+  /** Read-only connections in worker threads for big reads, started on first use; null for ':memory:'. */
+  readers(): SqliteReaders | null;
   close(): Promise<void>;
 }
 
@@ -51,10 +57,10 @@ export function createDatabase(config: SqliteConfig): SqliteDatabase;
 export function createDatabase(config: PostgresConfig): PostgresDatabase;
 export function createDatabase(config: DatabaseConfig): Database;
 export function createDatabase(config: DatabaseConfig): Database {
-  return config.dialect === 'sqlite' ? createSqlite(config.filename, config.busyTimeoutMs ?? 5_000) : createPostgres(config);
+  return config.dialect === 'sqlite' ? createSqlite(config.filename, config.busyTimeoutMs ?? 5_000, config.readerThreads) : createPostgres(config);
 }
 
-function createSqlite(filename: string, busyTimeoutMs: number): SqliteDatabase {
+function createSqlite(filename: string, busyTimeoutMs: number, readerThreads: number | undefined): SqliteDatabase {
   const sqlite = new BetterSqlite3(filename, { timeout: busyTimeoutMs });
   // WAL with synchronous=NORMAL: a killed process loses nothing committed; a power cut may lose
   // the last transactions. (':memory:' keeps its own journal mode.)
@@ -63,8 +69,16 @@ function createSqlite(filename: string, busyTimeoutMs: number): SqliteDatabase {
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma(`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
   const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
-  // Kysely's driver closes the better-sqlite3 handle on destroy.
-  return { dialect: 'sqlite', db, sqlite, close: () => db.destroy() };
+  let readers: SqliteReaders | null = null;
+  return {
+    dialect: 'sqlite', db, sqlite,
+    readers: () => (filename === ':memory:' ? null : (readers ??= createSqliteReaders(filename, readerThreads))),
+    // Kysely's driver closes the better-sqlite3 handle on destroy.
+    close: async () => {
+      await readers?.close();
+      await db.destroy();
+    },
+  };
 }
 
 function createPostgres(config: PostgresConfig): PostgresDatabase {

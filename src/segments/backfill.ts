@@ -9,6 +9,7 @@ import type { StoredValues } from '../conditions/contact-values.js';
 import { isRelative } from '../conditions/date-interval.js';
 import type { Condition } from '../conditions/types.js';
 import type { Database } from '../db/database.js';
+import { insertRows } from '../db/bulk-insert.js';
 import { dialectOf, writeTransaction } from '../db/write-transaction.js';
 import type { Tx } from '../db/write-transaction.js';
 import { bumpConfigVersion } from '../workspaces/workspace-store.js';
@@ -83,23 +84,19 @@ export async function runBatch(database: Database, states: WorkspaceStates, jobI
       }
       const pks = rows.map((r) => Number(r.pk));
       const memberships = await storedMembershipsInRange(tx, ws, pks[0], pks[pks.length - 1]);
-      const built: number[] = [];
+      const built: number[][] = [];
+      const horizons: number[][] = [];
       for (const row of rows) {
         const pk = Number(row.pk);
         const prepared = prepareContact(state.layout, JSON.parse(row.attributes) as StoredValues);
         const others = (memberships.get(pk) ?? []).filter((id) => id !== segment.id);
         prepared[state.segmentsSlot] = others.length === 0 ? undefined : others;
-        if (segment.building.predicate.test(prepared, now)) built.push(pk);
+        if (segment.building.predicate.test(prepared, now)) built.push([job.id as number, pk]);
         const horizon = segment.building.predicate.nextChange(prepared, now);
-        if (Number.isFinite(horizon)) {
-          await tx.updateTable('contacts').set({ next_change_ms: horizon }).where('pk', '=', pk)
-            .where((eb) => eb.or([eb('next_change_ms', 'is', null), eb('next_change_ms', '>', horizon)])).execute();
-        }
+        if (Number.isFinite(horizon)) horizons.push([pk, horizon]);
       }
-      for (let i = 0; i < built.length; i += 500) {
-        await tx.insertInto('segment_builds').values(built.slice(i, i + 500).map((pk) => ({ job_id: job.id as number, contact_pk: pk })))
-          .onConflict((oc) => oc.doNothing()).execute();
-      }
+      await insertRows(tx, 'segment_builds', ['job_id', 'contact_pk'], built, { onConflictDoNothing: true });
+      await lowerHorizons(tx, horizons);
       const processed = Number(job.processed) + rows.length;
       await tx.updateTable('segment_jobs').set({ cursor_pk: pks[pks.length - 1], processed, total, updated_ms: now }).where('id', '=', jobId).execute();
       options.onProgress?.({ segmentId: job.segment_id, processed, total, done: false });
@@ -130,37 +127,53 @@ function usesRelativeDates(condition: Condition): boolean {
  */
 async function buildRangeInSql(tx: Tx, state: WorkspaceState, jobId: number, condition: Condition, cursor: number, batchSize: number, now: number): Promise<{ scanned: number; lastPk: number } | null> {
   const ws = state.workspaceId;
-  const range = await tx.selectFrom('contacts').select((eb) => [eb.fn.countAll().as('n'), eb.fn.max('pk').as('last')])
-    .where((eb) => eb('pk', 'in', eb.selectFrom('contacts').select('pk').where('workspace_id', '=', ws).where('pk', '>', cursor).orderBy('pk').limit(batchSize)))
-    .executeTakeFirstOrThrow();
-  const scanned = Number(range.n);
-  if (scanned === 0) return null;
-  const lastPk = Number(range.last);
+  // Ranges of pk, not of this workspace's contacts: a pk range is read straight off the key, where
+  // "the next N of this workspace" made SQLite walk the workspace index from its start every batch.
+  const top = Number((await tx.selectFrom('contacts').select((eb) => eb.fn.max('pk').as('pk')).executeTakeFirstOrThrow()).pk ?? 0);
+  if (cursor >= top) return null;
+  const lastPk = Math.min(top, cursor + batchSize);
+  const inRange = tx.selectFrom('contacts as c').where('c.workspace_id', '=', ws).where('c.pk', '>', cursor).where('c.pk', '<=', lastPk);
+  const scanned = Number((await inRange.select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
   const matches = compileSql(condition, { dialect: dialectOf(tx), columns: state.columns, timeZone: state.timeZone, now, workspaceId: ws });
   await tx.insertInto('segment_builds').columns(['job_id', 'contact_pk'])
-    .expression(tx.selectFrom('contacts as c').select([sql<number>`cast(${jobId} as bigint)`.as('job_id'), 'c.pk'])
-      .where('c.workspace_id', '=', ws).where('c.pk', '>', cursor).where('c.pk', '<=', lastPk).where(matches))
+    .expression(inRange.select([sql<number>`cast(${jobId} as bigint)`.as('job_id'), 'c.pk']).where(matches))
     .onConflict((oc) => oc.doNothing()).execute();
   return { scanned, lastPk };
 }
 
+/** Lowers each contact's stored horizon to the given instant where that is earlier: one statement per batch. */
+async function lowerHorizons(tx: Tx, horizons: readonly number[][]): Promise<void> {
+  for (let i = 0; i < horizons.length; i += 1_000) {
+    const chunk = horizons.slice(i, i + 1_000);
+    const values = sql.join(chunk.map(([pk, h]) => sql`(cast(${pk} as bigint), cast(${h} as bigint))`));
+    await sql`update contacts set next_change_ms = v.column2 from (values ${values}) as v
+      where contacts.pk = v.column1 and (contacts.next_change_ms is null or contacts.next_change_ms > v.column2)`.execute(tx);
+  }
+}
+
 /** Replaces the stored membership by the built one: net changes only, one event each. */
 async function complete(tx: Tx, states: WorkspaceStates, jobId: number, ws: string, segmentId: string, version: number, now: number): Promise<void> {
-  const built = new Set((await tx.selectFrom('segment_builds').select('contact_pk').where('job_id', '=', jobId).execute()).map((r) => Number(r.contact_pk)));
-  const stored = new Set((await tx.selectFrom('segment_members').select('contact_pk').where('workspace_id', '=', ws).where('segment_id', '=', segmentId).execute()).map((r) => Number(r.contact_pk)));
-  const entered = [...built].filter((pk) => !stored.has(pk));
-  const left = [...stored].filter((pk) => !built.has(pk));
-  const ids = await contactIds(tx, [...entered, ...left]);
-  for (let i = 0; i < entered.length; i += 500) {
-    const chunk = entered.slice(i, i + 500);
-    await tx.insertInto('segment_members').values(chunk.map((pk) => ({ workspace_id: ws, segment_id: segmentId, contact_pk: pk, since_ms: now }))).execute();
-    await tx.insertInto('segment_events').values(chunk.map((pk) => ({ workspace_id: ws, type: 'segment.entered' as const, segment_id: segmentId, segment_version: version, contact_id: ids.get(pk)!, at_ms: now }))).execute();
+  const ids = new Map<number, string>();
+  const built = new Set<number>(), stored = new Set<number>();
+  for (const r of await tx.selectFrom('segment_builds as b').innerJoin('contacts as c', 'c.pk', 'b.contact_pk').select(['b.contact_pk', 'c.id']).where('b.job_id', '=', jobId).execute()) {
+    built.add(Number(r.contact_pk));
+    ids.set(Number(r.contact_pk), r.id);
   }
+  for (const r of await tx.selectFrom('segment_members as m').innerJoin('contacts as c', 'c.pk', 'm.contact_pk').select(['m.contact_pk', 'c.id'])
+    .where('m.workspace_id', '=', ws).where('m.segment_id', '=', segmentId).execute()) {
+    stored.add(Number(r.contact_pk));
+    ids.set(Number(r.contact_pk), r.id);
+  }
+  const entered = [...built].filter((pk) => !stored.has(pk)).sort((a, b) => a - b);
+  const left = [...stored].filter((pk) => !built.has(pk)).sort((a, b) => a - b);
+  await insertRows(tx, 'segment_members', ['workspace_id', 'segment_id', 'contact_pk', 'since_ms'], entered.map((pk) => [ws, segmentId, pk, now]));
   for (let i = 0; i < left.length; i += 500) {
-    const chunk = left.slice(i, i + 500);
-    await tx.deleteFrom('segment_members').where('workspace_id', '=', ws).where('segment_id', '=', segmentId).where('contact_pk', 'in', chunk).execute();
-    await tx.insertInto('segment_events').values(chunk.map((pk) => ({ workspace_id: ws, type: 'segment.left' as const, segment_id: segmentId, segment_version: version, contact_id: ids.get(pk)!, at_ms: now }))).execute();
+    await tx.deleteFrom('segment_members').where('workspace_id', '=', ws).where('segment_id', '=', segmentId).where('contact_pk', 'in', left.slice(i, i + 500)).execute();
   }
+  await insertRows(tx, 'segment_events', ['workspace_id', 'type', 'segment_id', 'segment_version', 'contact_id', 'at_ms'], [
+    ...entered.map((pk) => [ws, 'segment.entered', segmentId, version, ids.get(pk)!, now]),
+    ...left.map((pk) => [ws, 'segment.left', segmentId, version, ids.get(pk)!, now]),
+  ]);
   const condition = await tx.selectFrom('segments').select('condition').where('workspace_id', '=', ws).where('id', '=', segmentId).executeTakeFirstOrThrow();
   await tx.updateTable('segments').set({ active_version: version, active_condition: condition.condition, status: 'ready', status_detail: null, member_count: built.size, updated_ms: now })
     .where('workspace_id', '=', ws).where('id', '=', segmentId).execute();
@@ -188,15 +201,6 @@ async function followDependents(tx: Tx, states: WorkspaceStates, ws: string, seg
     }
   }
   await counts.flush(tx, ws);
-}
-
-async function contactIds(tx: Tx, pks: number[]): Promise<Map<number, string>> {
-  const out = new Map<number, string>();
-  for (let i = 0; i < pks.length; i += 500) {
-    const rows = await tx.selectFrom('contacts').select(['pk', 'id']).where('pk', 'in', pks.slice(i, i + 500)).execute();
-    for (const r of rows) out.set(Number(r.pk), r.id);
-  }
-  return out;
 }
 
 /** PostgreSQL errors carry a five-character SQLSTATE; better-sqlite3's a SQLITE_* code. */
