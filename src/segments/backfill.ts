@@ -10,6 +10,7 @@ import { isRelative } from '../conditions/date-interval.js';
 import type { Condition } from '../conditions/types.js';
 import type { Database } from '../db/database.js';
 import { insertRows } from '../db/bulk-insert.js';
+import { unindexed } from '../db/unindexed.js';
 import { dialectOf, writeTransaction } from '../db/write-transaction.js';
 import type { Tx } from '../db/write-transaction.js';
 import { bumpConfigVersion } from '../workspaces/workspace-store.js';
@@ -75,7 +76,7 @@ export async function runBatch(database: Database, states: WorkspaceStates, jobI
         return false;
       }
       const rows = await tx.selectFrom('contacts as c').innerJoin('contact_documents as d', 'd.contact_pk', 'c.pk')
-        .select(['c.pk', 'd.document as attributes']).where('c.workspace_id', '=', ws).where('c.pk', '>', cursor)
+        .select(['c.pk', 'd.document as attributes']).where(unindexed(dialectOf(tx), 'c.workspace_id'), '=', ws).where('c.pk', '>', cursor)
         .orderBy('c.pk').limit(batchSize).execute();
       if (rows.length === 0) {
         await complete(tx, states, job.id as number, ws, job.segment_id, job.version, now);
@@ -132,7 +133,7 @@ async function buildRangeInSql(tx: Tx, state: WorkspaceState, jobId: number, con
   const top = Number((await tx.selectFrom('contacts').select((eb) => eb.fn.max('pk').as('pk')).executeTakeFirstOrThrow()).pk ?? 0);
   if (cursor >= top) return null;
   const lastPk = Math.min(top, cursor + batchSize);
-  const inRange = tx.selectFrom('contacts as c').where('c.workspace_id', '=', ws).where('c.pk', '>', cursor).where('c.pk', '<=', lastPk);
+  const inRange = tx.selectFrom('contacts as c').where(unindexed(dialectOf(tx), 'c.workspace_id'), '=', ws).where('c.pk', '>', cursor).where('c.pk', '<=', lastPk);
   const scanned = Number((await inRange.select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
   const matches = compileSql(condition, { dialect: dialectOf(tx), columns: state.columns, timeZone: state.timeZone, now, workspaceId: ws });
   await tx.insertInto('segment_builds').columns(['job_id', 'contact_pk'])

@@ -1,6 +1,7 @@
 // The write path's membership step, inside the writer's transaction: evaluate every dynamic
 // segment for one contact (dependencies first), diff against the stored membership, write the
 // changes, one event per change, the counts, and the instant the result may next change with time.
+import { unindexed } from '../db/unindexed.js';
 import type { PreparedContact } from '../conditions/contact-values.js';
 import { sql } from 'kysely';
 import type { Tx } from '../db/write-transaction.js';
@@ -26,8 +27,9 @@ export async function storedMembership(tx: Tx, workspaceId: string, contactPk: n
 
 /** Stored membership of the contacts with pk in [fromPk, toPk]: pk → segment ids. */
 export async function storedMembershipsInRange(tx: Tx, ws: string, fromPk: number, toPk: number): Promise<Map<number, string[]>> {
-  const rows = await tx.selectFrom('segment_members').select(['contact_pk', 'segment_id'])
-    .where('workspace_id', '=', ws).where('contact_pk', '>=', fromPk).where('contact_pk', '<=', toPk).execute();
+  // By the (contact_pk, segment_id) index: the key (workspace, segment, contact) would walk every member of the workspace.
+  const rows = await tx.selectFrom('segment_members as m').select(['m.contact_pk', 'm.segment_id'])
+    .where(unindexed(dialectOf(tx), 'm.workspace_id'), '=', ws).where('m.contact_pk', '>=', fromPk).where('m.contact_pk', '<=', toPk).execute();
   const out = new Map<number, string[]>();
   for (const r of rows) {
     const pk = Number(r.contact_pk);

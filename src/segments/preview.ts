@@ -4,6 +4,7 @@ import { sql } from 'kysely';
 import { compileSql } from '../conditions/compile-sql.js';
 import type { Condition } from '../conditions/types.js';
 import type { Database } from '../db/database.js';
+import { unindexed } from '../db/unindexed.js';
 import type { WorkspaceState } from './workspace-state.js';
 
 function where(database: Database, state: WorkspaceState, condition: Condition, now: number) {
@@ -23,7 +24,9 @@ export async function previewCount(database: Database, state: WorkspaceState, co
   if (readers !== null && readers.size > 1) {
     const top = await database.db.selectFrom('contacts').select((eb) => eb.fn.max('pk').as('pk')).executeTakeFirstOrThrow();
     const step = Math.ceil(Number(top.pk ?? 0) / readers.size) || 1;
-    const ranges = Array.from({ length: readers.size }, (_, k) => count.where('c.pk', '>', k * step).where('c.pk', '<=', (k + 1) * step).compile());
+    const ranges = Array.from({ length: readers.size }, (_, k) => database.db.selectFrom('contacts as c').select((eb) => eb.fn.countAll().as('n'))
+      .where(unindexed('sqlite', 'c.workspace_id'), '=', state.workspaceId).where('c.pk', '>', k * step).where('c.pk', '<=', (k + 1) * step)
+      .where(where(database, state, condition, now)).compile());
     const values = await readers.scalars(ranges.map((q) => ({ sql: q.sql, parameters: q.parameters })));
     return values.reduce<number>((sum, v) => sum + Number(v), 0);
   }

@@ -1,5 +1,6 @@
 // `segments verify`: every segment recomputed from scratch — each contact's values, every
 // dynamic definition in dependency order — and compared with the stored membership and counts.
+import { unindexed } from '../db/unindexed.js';
 import { prepareContact } from '../conditions/contact-values.js';
 import type { StoredValues } from '../conditions/contact-values.js';
 import type { Database } from '../db/database.js';
@@ -21,7 +22,7 @@ export async function verifyWorkspace(database: Database, states: WorkspaceState
   let cursor = 0;
   for (;;) {
     const rows = await db.selectFrom('contacts as c').innerJoin('contact_documents as d', 'd.contact_pk', 'c.pk')
-      .select(['c.pk', 'c.id', 'd.document as attributes']).where('c.workspace_id', '=', workspaceId)
+      .select(['c.pk', 'c.id', 'd.document as attributes']).where(unindexed(database.dialect, 'c.workspace_id'), '=', workspaceId)
       .where('c.pk', '>', cursor).orderBy('c.pk').limit(batchSize).execute();
     if (rows.length === 0) break;
     const first = Number(rows[0].pk), last = Number(rows[rows.length - 1].pk);
