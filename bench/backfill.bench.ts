@@ -32,6 +32,10 @@ for (const dialect of ['sqlite', 'postgres'] as Dialect[]) {
   if (flag(`skip-${dialect}`)) continue;
   const store = await openPopulatedStore(dialect, N, log);
   try {
+    // An interrupted run may have left its segment behind: the store must be as built.
+    for (const left of await store.database.db.selectFrom('segments').select('id').where('workspace_id', '=', WORKSPACE).where('name', 'like', 'backfill %').execute()) {
+      await writeTransaction(store.database, (tx) => deleteSegment(tx, WORKSPACE, left.id, store.clock.now));
+    }
     for (const c of CASES) {
       const t0 = performance.now();
       const segment = await writeTransaction(store.database, (tx) => createSegment(tx, WORKSPACE, { name: `backfill ${c.id}`, kind: 'dynamic', condition: c.condition.json }, store.clock.now));

@@ -13,6 +13,7 @@ import { readContactInput } from '../contacts/contact-input.js';
 import { newContactId } from '../contacts/contact-store.js';
 import type { RowOutcome } from '../contacts/import/contact-sink.js';
 import { insertRows } from '../db/bulk-insert.js';
+import { unindexed } from '../db/unindexed.js';
 import { dialectOf } from '../db/write-transaction.js';
 import type { Tx } from '../db/write-transaction.js';
 import { CountDeltas, evaluateSegments } from './membership-writer.js';
@@ -185,8 +186,9 @@ async function readNamedContacts(tx: Tx, state: WorkspaceState, keys: ReadonlyAr
   await read(EMAIL_COLUMN as 't1', [...emails]);
   const pks = [...found.keys()];
   for (let i = 0; i < pks.length; i += IN_LIST) {
-    const rows = await tx.selectFrom('segment_members').select(['contact_pk', 'segment_id', 'since_ms'])
-      .where('workspace_id', '=', ws).where('contact_pk', 'in', pks.slice(i, i + IN_LIST)).execute();
+    // By the (contact_pk, segment_id) index, not the key (workspace, segment, contact), which would walk every member.
+    const rows = await tx.selectFrom('segment_members as m').select(['m.contact_pk', 'm.segment_id', 'm.since_ms'])
+      .where(unindexed(dialectOf(tx), 'm.workspace_id'), '=', ws).where('m.contact_pk', 'in', pks.slice(i, i + IN_LIST)).execute();
     for (const r of rows) {
       const e = found.get(Number(r.contact_pk))!;
       (e.storedMembers as Map<string, number>).set(r.segment_id, Number(r.since_ms));

@@ -20,8 +20,8 @@ export interface MembershipDiff {
 
 /** Stored membership of one contact: segment id → since. */
 export async function storedMembership(tx: Tx, workspaceId: string, contactPk: number): Promise<Map<string, number>> {
-  const rows = await tx.selectFrom('segment_members').select(['segment_id', 'since_ms'])
-    .where('workspace_id', '=', workspaceId).where('contact_pk', '=', contactPk).execute();
+  const rows = await tx.selectFrom('segment_members as m').select(['m.segment_id', 'm.since_ms'])
+    .where(unindexed(dialectOf(tx), 'm.workspace_id'), '=', workspaceId).where('m.contact_pk', '=', contactPk).execute();
   return new Map(rows.map((r) => [r.segment_id, Number(r.since_ms)]));
 }
 
