@@ -16,7 +16,7 @@ import { insertRows } from '../db/bulk-insert.js';
 import { unindexed } from '../db/unindexed.js';
 import { dialectOf } from '../db/write-transaction.js';
 import type { Tx } from '../db/write-transaction.js';
-import { CountDeltas, evaluateSegments } from './membership-writer.js';
+import { CountDeltas, evaluateSegments, stageBuilds } from './membership-writer.js';
 import type { WorkspaceState } from './workspace-state.js';
 
 /** One contact the batch touches: as stored before the batch, and as the batch leaves it. */
@@ -144,7 +144,8 @@ export async function writeContactBatch(tx: Tx, state: WorkspaceState, rows: Rea
   if (touched.length > 0) {
     await writeContacts(tx, state, touched, now);
     await writeMembers(tx, ws, touched);
-    await stageBuilds(tx, state, touched, now);
+    // A contact the batch creates lies ahead of every scan: only updated ones can have been passed.
+    await stageBuilds(tx, state, touched.filter((e) => !e.isNew).map((e) => ({ pk: e.pk, prepared: e.prepared!, memberIds: [...e.members.keys()] })), now);
   }
   await insertRows(tx, 'segment_events', ['workspace_id', 'type', 'segment_id', 'segment_version', 'contact_id', 'at_ms'],
     events.map((e) => [ws, e.type, e.segmentId, e.version, e.contactId, now]));
@@ -265,36 +266,6 @@ async function writeMembers(tx: Tx, ws: string, touched: Entry[]): Promise<void>
   await insertRows(tx, 'segment_members', ['workspace_id', 'segment_id', 'contact_pk', 'since_ms'], inserts);
 }
 
-/**
- * A segment being rebuilt keeps its next membership in segment_builds: contacts its scan has
- * already passed are kept current here (a new contact lies ahead of every scan, which reads it).
- */
-async function stageBuilds(tx: Tx, state: WorkspaceState, touched: Entry[], now: number): Promise<void> {
-  const building = state.segments.filter((s) => s.building !== null);
-  const passed = touched.filter((e) => !e.isNew);
-  if (building.length === 0 || passed.length === 0) return;
-  let jobs = tx.selectFrom('segment_jobs').select(['id', 'segment_id', 'cursor_pk'])
-    .where('workspace_id', '=', state.workspaceId).where('status', '=', 'pending').where('segment_id', 'in', building.map((s) => s.id));
-  // A backfill batch locks its job row; reading it FOR SHARE orders this write before or after the batch.
-  if (dialectOf(tx) === 'postgres') jobs = jobs.forShare();
-  for (const job of await jobs.execute()) {
-    const s = state.byId.get(job.segment_id)!;
-    const jobId = job.id as number;
-    const add: number[] = [], drop: number[] = [];
-    for (const e of passed) {
-      if (e.pk > Number(job.cursor_pk)) continue;
-      const others = [...e.members.keys()].filter((id) => id !== s.id);
-      e.prepared![state.segmentsSlot] = others.length === 0 ? undefined : others;
-      (s.building!.predicate.test(e.prepared!, now) ? add : drop).push(e.pk);
-    }
-    for (let i = 0; i < add.length; i += IN_LIST) {
-      await insertRows(tx, 'segment_builds', ['job_id', 'contact_pk'], add.slice(i, i + IN_LIST).map((pk) => [jobId, pk]), { onConflictDoNothing: true });
-    }
-    for (let i = 0; i < drop.length; i += IN_LIST) {
-      await tx.deleteFrom('segment_builds').where('job_id', '=', jobId).where('contact_pk', 'in', drop.slice(i, i + IN_LIST)).execute();
-    }
-  }
-}
 
 function sameValues(a: StoredValues, b: StoredValues): boolean {
   const keys = new Set([...Object.keys(a), ...Object.keys(b)]);

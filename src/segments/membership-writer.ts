@@ -5,6 +5,7 @@ import { unindexed } from '../db/unindexed.js';
 import type { PreparedContact } from '../conditions/contact-values.js';
 import { sql } from 'kysely';
 import type { Tx } from '../db/write-transaction.js';
+import { insertRows } from '../db/bulk-insert.js';
 import { dialectOf } from '../db/write-transaction.js';
 import type { CompiledSegment, WorkspaceState } from './workspace-state.js';
 
@@ -57,7 +58,7 @@ export async function updateMembership(tx: Tx, state: WorkspaceState, contact: C
   await writeDiff(tx, state, contact, entered, left, now, counts);
   await tx.updateTable('contacts').set({ next_change_ms: Number.isFinite(nextChange) ? nextChange : null })
     .where('pk', '=', contact.pk).execute();
-  await stageBuilds(tx, state, contact.pk, prepared, members, now);
+  await stageBuilds(tx, state, [{ pk: contact.pk, prepared, memberIds: [...members] }], now);
   return { entered, left };
 }
 
@@ -135,31 +136,30 @@ export class CountDeltas {
 }
 
 /**
- * A segment being rebuilt keeps its next membership in segment_builds. Contacts the backfill has
- * already passed are kept current there by each write; the ones ahead of it it will read itself.
+ * A segment being rebuilt keeps its next membership in segment_builds. Contacts its scan has
+ * already passed are kept current here by each write; the ones ahead of it (every contact a write
+ * creates among them) it will read itself. `memberIds`: each contact's memberships after the write.
  */
-async function stageBuilds(tx: Tx, state: WorkspaceState, pk: number, prepared: PreparedContact, members: ReadonlySet<string>, now: number): Promise<void> {
+export async function stageBuilds(tx: Tx, state: WorkspaceState, contacts: ReadonlyArray<{ readonly pk: number; readonly prepared: PreparedContact; readonly memberIds: readonly string[] }>, now: number): Promise<void> {
   const building = state.segments.filter((s) => s.building !== null);
-  if (building.length === 0) return;
+  if (building.length === 0 || contacts.length === 0) return;
   let jobs = tx.selectFrom('segment_jobs').select(['id', 'segment_id', 'cursor_pk'])
-    .where('workspace_id', '=', state.workspaceId).where('status', '=', 'pending')
-    .where('segment_id', 'in', building.map((s) => s.id));
+    .where('workspace_id', '=', state.workspaceId).where('status', '=', 'pending').where('segment_id', 'in', building.map((s) => s.id));
   // A backfill batch locks its job row; reading it FOR SHARE orders this write before or after the batch.
   if (dialectOf(tx) === 'postgres') jobs = jobs.forShare();
   for (const job of await jobs.execute()) {
-    if (pk > Number(job.cursor_pk)) continue;
     const s = state.byId.get(job.segment_id)!;
-    prepared[state.segmentsSlot] = otherMembers(members, s.id);
-    const is = s.building!.predicate.test(prepared, now);
-    if (is) {
-      await tx.insertInto('segment_builds').values({ job_id: job.id as number, contact_pk: pk }).onConflict((oc) => oc.doNothing()).execute();
-    } else {
-      await tx.deleteFrom('segment_builds').where('job_id', '=', job.id as number).where('contact_pk', '=', pk).execute();
+    const jobId = job.id as number;
+    const add: number[][] = [], drop: number[] = [];
+    for (const c of contacts) {
+      if (c.pk > Number(job.cursor_pk)) continue;
+      const others = c.memberIds.filter((id) => id !== s.id);
+      c.prepared[state.segmentsSlot] = others.length === 0 ? undefined : others;
+      if (s.building!.predicate.test(c.prepared, now)) add.push([jobId, c.pk]); else drop.push(c.pk);
+    }
+    await insertRows(tx, 'segment_builds', ['job_id', 'contact_pk'], add, { onConflictDoNothing: true });
+    for (let i = 0; i < drop.length; i += 500) {
+      await tx.deleteFrom('segment_builds').where('job_id', '=', jobId).where('contact_pk', 'in', drop.slice(i, i + 500)).execute();
     }
   }
-}
-
-function otherMembers(members: ReadonlySet<string>, except: string): string[] | undefined {
-  const ids = [...members].filter((id) => id !== except);
-  return ids.length === 0 ? undefined : ids;
 }
