@@ -14,7 +14,7 @@ import type { PreparedContact, StoredValues } from '../src/conditions/contact-va
 import {
   BENCH_CONDITIONS, BENCH_LAYOUT, BENCH_NOW, BENCH_TIME_ZONE, assertNonTrivialShares, coerceContact, formatShareTable, generateContacts, readRaw,
 } from './fixtures.js';
-import { conditionMajorLoop, contactMajorLoop, fmt, load, machine, measure, measureInterleaved, median, numberArg, sinkValue, table } from './harness.js';
+import { benchHeader, conditionMajorLoop, contactMajorLoop, fmt, load, log, machine, measure, measureInterleaved, median, numberArg, sinkValue, table } from './harness.js';
 import type { Timing } from './harness.js';
 import { growthBookPeer } from './peers/growthbook.js';
 import { toGrowthBook } from './peers/growthbook.js';
@@ -27,7 +27,6 @@ import type { Peer, PeerObject } from './peers/peer.js';
 import { toPeerObject } from './peers/peer.js';
 import { siftPeer } from './peers/sift.js';
 import { fusePredicate } from './experiments/fused-predicate.js';
-import { generatePredicate } from './experiments/generated-predicate.js';
 import { verifyPeer } from './peers/verify.js';
 
 const N = numberArg('contacts', 100_000);
@@ -38,11 +37,8 @@ const WRITE_TARGET_US = 10; // preparation + all 60 checks under 10 µs per cont
 const NOW = BENCH_NOW;
 const M = BENCH_CONDITIONS.length;
 
-const log = (text = '') => process.stdout.write(`${text}\n`);
 
-log(`bench:eval — ${new Date().toISOString()}`);
-log(`machine: ${machine()}`);
-log(`at start: ${load()}`);
+benchHeader('bench:eval');
 log(`workspace: ${BENCH_LAYOUT.attributes.length} attributes, time zone ${BENCH_TIME_ZONE}, now ${new Date(NOW).toISOString()}`);
 log(`contacts: ${fmt.int(N)}; conditions: ${M}; checks: ${CYCLES} cycles, preparation: ${ROUNDS} cycles, after warm-up; medians reported\n`);
 
@@ -84,7 +80,6 @@ const peerTests = PEERS.map(({ peer, show }) => {
 // ---- experiments: not the engine; each verified against it before it is timed ------------------
 const experiments = [
   { name: '(experiment) fused closures', fns: BENCH_CONDITIONS.map((c) => fusePredicate(c.condition, BENCH_LAYOUT, BENCH_TIME_ZONE)) },
-  { name: '(experiment) generated function', fns: BENCH_CONDITIONS.map((c) => generatePredicate(c.condition, BENCH_LAYOUT, BENCH_TIME_ZONE).test) },
 ];
 for (const { name, fns } of experiments) {
   fns.forEach((test, j) => {
