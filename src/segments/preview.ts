@@ -18,19 +18,18 @@ function where(database: Database, state: WorkspaceState, condition: Condition, 
  * live preview tolerates.
  */
 export async function previewCount(database: Database, state: WorkspaceState, condition: Condition, now: number): Promise<number> {
-  const count = database.db.selectFrom('contacts as c').select((eb) => eb.fn.countAll().as('n'))
-    .where('c.workspace_id', '=', state.workspaceId).where(where(database, state, condition, now));
+  const matches = where(database, state, condition, now);
+  const count = () => database.db.selectFrom('contacts as c').select((eb) => eb.fn.countAll().as('n')).where(matches);
   const readers = database.dialect === 'sqlite' ? database.readers() : null;
   if (readers !== null && readers.size > 1) {
     const top = await database.db.selectFrom('contacts').select((eb) => eb.fn.max('pk').as('pk')).executeTakeFirstOrThrow();
     const step = Math.ceil(Number(top.pk ?? 0) / readers.size) || 1;
-    const ranges = Array.from({ length: readers.size }, (_, k) => database.db.selectFrom('contacts as c').select((eb) => eb.fn.countAll().as('n'))
-      .where(unindexed('sqlite', 'c.workspace_id'), '=', state.workspaceId).where('c.pk', '>', k * step).where('c.pk', '<=', (k + 1) * step)
-      .where(where(database, state, condition, now)).compile());
+    const ranges = Array.from({ length: readers.size }, (_, k) => count()
+      .where(unindexed('sqlite', 'c.workspace_id'), '=', state.workspaceId).where('c.pk', '>', k * step).where('c.pk', '<=', (k + 1) * step).compile());
     const values = await readers.scalars(ranges.map((q) => ({ sql: q.sql, parameters: q.parameters })));
     return values.reduce<number>((sum, v) => sum + Number(v), 0);
   }
-  return Number((await count.executeTakeFirstOrThrow()).n);
+  return Number((await count().where('c.workspace_id', '=', state.workspaceId).executeTakeFirstOrThrow()).n);
 }
 
 /** Contacts the new definition would add to and remove from the segment's stored membership. */
