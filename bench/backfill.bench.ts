@@ -11,15 +11,13 @@ import { runBackfills } from '../src/segments/backfill.js';
 import { previewCount } from '../src/segments/preview.js';
 import { createSegment, deleteSegment } from '../src/segments/segment-store.js';
 import { BENCH_CONDITIONS } from './fixtures.js';
-import { flag, fmt, load, machine, numberArg, table } from './harness.js';
+import { benchHeader, flag, fmt, load, log, numberArg, table } from './harness.js';
 import { WORKSPACE, importFile, openPopulatedStore } from './store-fixtures.js';
 
 const N = numberArg('contacts', 1_000_000);
 const TARGET_S = 5;
-const log = (text = '') => process.stdout.write(`${text}\n`);
-log(`bench:backfill — ${new Date().toISOString()}`);
-log(`machine: ${machine()}`);
-log(`at start: ${load()}\n`);
+benchHeader('bench:backfill');
+log();
 
 const { counts } = importFile(N, log);
 const CASES = ['gold_oman', 'whatsapp_not_omani_arabic', 'inactive_30d'].map((id) => {

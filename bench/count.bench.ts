@@ -10,19 +10,16 @@ import type { PreparedContact, StoredValues } from '../src/conditions/contact-va
 import { createSqlEvaluator } from '../src/contacts/sql-evaluate.js';
 import type { SqlEvaluator } from '../src/contacts/sql-evaluate.js';
 import { BENCH_CONDITIONS, BENCH_LAYOUT, BENCH_NOW, BENCH_SCHEMA, BENCH_TIME_ZONE, coerceContact, contactStream } from './fixtures.js';
-import { collect, flag, fmt, load, machine, measure, median, numberArg, sinkValue, table } from './harness.js';
+import { benchHeader, collect, flag, fmt, load, log, machine, measure, median, numberArg, sinkValue, table } from './harness.js';
 
 const N = numberArg('contacts', 1_000_000);
 const ROUNDS = numberArg('rounds', 3);
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://segments:segments@127.0.0.1:5432/segments_test';
 const NOW = BENCH_NOW;
 const M = BENCH_CONDITIONS.length;
-const log = (text = '') => process.stdout.write(`${text}\n`);
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
-log(`bench:count — ${new Date().toISOString()}`);
-log(`machine: ${machine()}`);
-log(`at start: ${load()}`);
+benchHeader('bench:count');
 log(`contacts: ${fmt.int(N)}; conditions: ${M}; rounds: ${ROUNDS} per condition and engine (after one warm-up), median reported\n`);
 
 // ---- fixtures ---------------------------------------------------------------------------------

@@ -5,16 +5,14 @@
 // Usage: npm run bench:counts -- [--contacts N] [--skip-sqlite] [--skip-postgres]
 import type { Dialect } from '../src/db/database.js';
 import { listSegments } from '../src/segments/segment-store.js';
-import { flag, load, machine, numberArg, table } from './harness.js';
+import { benchHeader, flag, load, log, numberArg, table } from './harness.js';
 import { WORKSPACE, openPopulatedStore } from './store-fixtures.js';
 
 const N = numberArg('contacts', 1_000_000);
 const READS = numberArg('reads', 1000);
 const TARGET_MS = 2;
-const log = (text = '') => process.stdout.write(`${text}\n`);
-log(`bench:counts — ${new Date().toISOString()}`);
-log(`machine: ${machine()}`);
-log(`at start: ${load()}\n`);
+benchHeader('bench:counts');
+log();
 const q = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
 const rows: string[][] = [];
 

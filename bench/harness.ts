@@ -121,3 +121,13 @@ export function measureInterleaved(fns: readonly (() => number)[], options: { wa
   }
   return fns.map((_, i) => ({ medianMs: median(rounds[i]), roundsMs: rounds[i], result: results[i] }));
 }
+
+/** A line to standard output. */
+export const log = (text = ''): void => { process.stdout.write(`${text}\n`); };
+
+/** The heading every bench prints: its name and the time, the machine, and the load it starts under. */
+export function benchHeader(name: string): void {
+  log(`${name} — ${new Date().toISOString()}`);
+  log(`machine: ${machine()}`);
+  log(`at start: ${load()}`);
+}

@@ -8,17 +8,14 @@ import { createReadStream, writeFileSync } from 'node:fs';
 import { importContacts } from '../src/contacts/import/import-contacts.js';
 import type { Dialect } from '../src/db/database.js';
 import { BENCH_CONDITIONS } from './fixtures.js';
-import { flag, fmt, load, machine, numberArg, table } from './harness.js';
+import { benchHeader, flag, fmt, load, log, machine, numberArg, table } from './harness.js';
 import { WORKSPACE, importFile, openBenchStore } from './store-fixtures.js';
 
 const N = numberArg('contacts', 1_000_000);
 const BATCH = numberArg('batch', 1000);
 const TARGET_SQLITE_S = 60;
-const log = (text = '') => process.stdout.write(`${text}\n`);
 
-log(`bench:import — ${new Date().toISOString()}`);
-log(`machine: ${machine()}`);
-log(`at start: ${load()}`);
+benchHeader('bench:import');
 
 const { file, counts: expected } = importFile(N, log);
 log(`contacts: ${fmt.int(N)} from ${file}; batch ${BATCH} rows per transaction\n`);

@@ -8,15 +8,13 @@ import { compilePredicate } from '../src/conditions/compile-predicate.js';
 import type { Dialect } from '../src/db/database.js';
 import { previewCount } from '../src/segments/preview.js';
 import { BENCH_CONDITIONS, BENCH_LAYOUT, BENCH_NOW, BENCH_TIME_ZONE, contactStream, readRaw } from './fixtures.js';
-import { flag, load, machine, median, numberArg, table } from './harness.js';
+import { benchHeader, flag, load, log, median, numberArg, table } from './harness.js';
 import { WORKSPACE, importFile, openPopulatedStore } from './store-fixtures.js';
 
 const N = numberArg('contacts', 1_000_000);
 const ROUNDS = numberArg('rounds', 3);
-const log = (text = '') => process.stdout.write(`${text}\n`);
-log(`bench:preview — ${new Date().toISOString()}`);
-log(`machine: ${machine()}`);
-log(`at start: ${load()}\n`);
+benchHeader('bench:preview');
+log();
 const { counts } = importFile(N, log);
 const rows: string[][] = [];
 const summary = (name: string, perCondition: number[]) => {

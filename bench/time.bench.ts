@@ -7,15 +7,13 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Dialect } from '../src/db/database.js';
 import { refreshDue } from '../src/segments/time-refresh.js';
 import { verifyWorkspace } from '../src/segments/verify.js';
-import { flag, load, machine, median, numberArg, table } from './harness.js';
+import { benchHeader, flag, load, log, median, numberArg, table } from './harness.js';
 import { WORKSPACE, openPopulatedStore } from './store-fixtures.js';
 
 const N = numberArg('contacts', 1_000_000);
 const MINUTES = numberArg('minutes', 30);
-const log = (text = '') => process.stdout.write(`${text}\n`);
-log(`bench:time — ${new Date().toISOString()}`);
-log(`machine: ${machine()}`);
-log(`at start: ${load()}\n`);
+benchHeader('bench:time');
+log();
 const rows: string[][] = [];
 const clockFile = (dialect: Dialect) => new URL(`./.cache/time-clock-${dialect}-${N}.json`, import.meta.url);
 

@@ -4,16 +4,13 @@
 // Usage: npm run bench:write -- [--contacts N] [--writes W] [--skip-sqlite] [--skip-postgres]
 import type { Dialect } from '../src/db/database.js';
 import { contactStream } from './fixtures.js';
-import { flag, fmt, load, machine, numberArg, table } from './harness.js';
+import { benchHeader, flag, fmt, load, log, numberArg, table } from './harness.js';
 import { WORKSPACE, openBenchStore } from './store-fixtures.js';
 
 const N = numberArg('contacts', 20_000);
 const WRITES = numberArg('writes', 2_000);
-const log = (text = '') => process.stdout.write(`${text}\n`);
 
-log(`bench:write — ${new Date().toISOString()}`);
-log(`machine: ${machine()}`);
-log(`at start: ${load()}`);
+benchHeader('bench:write');
 log(`stores of ${fmt.int(N)} contacts; ${fmt.int(WRITES)} updates, each one contact's attributes replaced by another generated contact's\n`);
 
 const contacts = [...contactStream(N)];
