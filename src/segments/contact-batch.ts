@@ -144,8 +144,9 @@ export async function writeContactBatch(tx: Tx, state: WorkspaceState, rows: Rea
   if (touched.length > 0) {
     await writeContacts(tx, state, touched, now);
     await writeMembers(tx, ws, touched);
-    // A contact the batch creates lies ahead of every scan: only updated ones can have been passed.
-    await stageBuilds(tx, state, touched.filter((e) => !e.isNew).map((e) => ({ pk: e.pk, prepared: e.prepared!, memberIds: [...e.members.keys()] })), now);
+    // New contacts too: SQLite gives a new row the highest pk + 1, which is a deleted contact's pk
+    // when that one was the highest, and so can lie behind a scan that passed it.
+    await stageBuilds(tx, state, touched.map((e) => ({ pk: e.pk, prepared: e.prepared!, memberIds: [...e.members.keys()] })), now);
   }
   await insertRows(tx, 'segment_events', ['workspace_id', 'type', 'segment_id', 'segment_version', 'contact_id', 'at_ms'],
     events.map((e) => [ws, e.type, e.segmentId, e.version, e.contactId, now]));

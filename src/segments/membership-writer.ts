@@ -137,8 +137,8 @@ export class CountDeltas {
 
 /**
  * A segment being rebuilt keeps its next membership in segment_builds. Contacts its scan has
- * already passed are kept current here by each write; the ones ahead of it (every contact a write
- * creates among them) it will read itself. `memberIds`: each contact's memberships after the write.
+ * already passed are kept current here by each write, new ones included (SQLite can give a new
+ * contact the pk of a deleted one the scan passed); the ones ahead of it it will read itself. `memberIds`: each contact's memberships after the write.
  */
 export async function stageBuilds(tx: Tx, state: WorkspaceState, contacts: ReadonlyArray<{ readonly pk: number; readonly prepared: PreparedContact; readonly memberIds: readonly string[] }>, now: number): Promise<void> {
   const building = state.segments.filter((s) => s.building !== null);
