@@ -5,6 +5,7 @@ import { runEvaluate } from './evaluate-command.js';
 import type { Engine } from './evaluate-command.js';
 import { addStoreOptions, registerStoreCommands, withApp } from './store-commands.js';
 import { runImport } from './import-command.js';
+import { runServe } from './serve-command.js';
 
 export async function main(argv: string[]): Promise<number> {
   let exitCode = 0;
@@ -64,6 +65,28 @@ Examples:
       exitCode = await withApp(o, (app) => runImport({
         file, workspaceId: o.workspace, sink: app.contacts, format: o.format, batchSize: o.batchSize, errorsFile: o.errors, quiet: o.quiet, stderr: process.stderr,
       }));
+    });
+
+  program.command('serve')
+    .description('Run the HTTP API (with backfills and the time refresh in the background). SQLite in data/ by default; PostgreSQL with DATABASE_URL. On first start with an empty store it creates a demo workspace and prints an admin token.')
+    .option('--port <port>', 'the port (default: $PORT or 3000)', (v) => Number(v))
+    .option('--host <host>', 'the address to listen on', '127.0.0.1')
+    .option('--no-demo', 'on first start, create an empty "default" workspace instead of the demo')
+    .option('--demo-contacts <n>', 'contacts in the demo workspace', (v) => Number(v), 20_000)
+    .option('--worker-interval <seconds>', 'seconds between background passes (1 to 60)', (v) => Number(v), 15)
+    .option('--db <file>', 'the SQLite file (default: $SEGMENTS_DB or data/segments.sqlite)')
+    .option('--database-url <url>', 'use PostgreSQL instead (default: $DATABASE_URL)')
+    .option('--log-level <level>', 'pino log level', process.env.LOG_LEVEL ?? 'info')
+    .addHelpText('after', '\nStop with Ctrl-C or SIGTERM: in-flight requests finish, a backfill stops between batches and resumes at the next start.')
+    .action(async (o: { port?: number; host: string; demo: boolean; demoContacts: number; workerInterval: number; db?: string; databaseUrl?: string; logLevel: string }) => {
+      const port = o.port ?? Number(process.env.PORT ?? 3000);
+      const problems = [
+        !Number.isInteger(port) || port < 0 || port > 65535 ? `--port must be a port number, got ${port}` : null,
+        !Number.isInteger(o.demoContacts) || o.demoContacts < 0 || o.demoContacts > 1_000_000 ? '--demo-contacts must be a whole number from 0 to 1000000' : null,
+        !Number.isInteger(o.workerInterval) || o.workerInterval < 1 || o.workerInterval > 60 ? '--worker-interval must be a whole number of seconds from 1 to 60' : null,
+      ].filter((p) => p !== null);
+      if (problems.length > 0) { process.stderr.write(problems.map((p) => `segments: ${p}\n`).join('')); exitCode = 2; return; }
+      exitCode = await runServe({ port, host: o.host, demo: o.demo, demoContacts: o.demoContacts, workerIntervalSeconds: o.workerInterval, db: o.db, databaseUrl: o.databaseUrl, logLevel: o.logLevel });
     });
 
   try {

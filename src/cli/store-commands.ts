@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { openApp } from '../app.js';
 import type { App } from '../app.js';
 import { loadConfig } from '../config.js';
+import { createToken, listTokens, revokeToken } from '../access/tokens.js';
 import { createAttribute } from '../contacts/attribute-store.js';
 import { writeTransaction } from '../db/write-transaction.js';
 import { DomainError } from '../errors.js';
@@ -149,6 +150,32 @@ export function registerStoreCommands(program: Command, setExit: (code: number) 
         return 0;
       }));
     });
+
+  const token = program.command('token').description('API tokens of a workspace (stored hashed; a new one is shown once)');
+  addStoreOptions(token.command('create').description('create a token and print it: segments token create --role admin --name ci')
+    .requiredOption('--name <name>', 'what the token is for')
+    .option('--role <role>', 'admin (everything) or agent (reads; segments hidden from the agent or its teams stay hidden)', 'admin')
+    .option('--agent-id <id>', 'the agent an agent token acts as')
+    .option('--teams <ids>', 'the agent\'s teams, comma-separated'))
+    .action(async (o: StoreOptions & { name: string; role: string; agentId?: string; teams?: string }) => setExit(await withApp(o, async (app) => {
+      const teams = o.teams === undefined ? [] : o.teams.split(',').map((t) => t.trim()).filter((t) => t !== '');
+      const created = await writeTransaction(app.database, (tx) => createToken(tx, o.workspace, { name: o.name, role: o.role, agent_id: o.agentId, teams }));
+      process.stdout.write(`${created.token}\n`);
+      process.stderr.write(`token ${created.record.id} (${created.record.role}) for workspace ${o.workspace}: shown once, keep it\n`);
+      return 0;
+    })));
+  addStoreOptions(token.command('list').description('the workspace\'s tokens: id, role, name, prefix, revoked'))
+    .action(async (o: StoreOptions) => setExit(await withApp(o, async (app) => {
+      for (const t of await listTokens(app.database.db, o.workspace)) {
+        process.stdout.write(`${t.id}\t${t.role}\t${t.name}\t${t.prefix}…\t${t.revokedMs === null ? '' : `revoked ${new Date(t.revokedMs).toISOString()}`}\n`);
+      }
+      return 0;
+    })));
+  addStoreOptions(token.command('revoke').argument('<id>').description('revoke a token: requests with it get 401 from now on'))
+    .action(async (id: string, o: StoreOptions) => setExit(await withApp(o, async (app) => {
+      await writeTransaction(app.database, (tx) => revokeToken(tx, o.workspace, id));
+      return 0;
+    })));
 
   addStoreOptions(program.command('verify').description('recompute every segment from scratch and compare with the stored membership and counts; exits 1 on any difference'))
     .action(async (opts: StoreOptions) => setExit(await withApp(opts, async (app) => {

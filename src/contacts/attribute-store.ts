@@ -10,6 +10,7 @@ import type { Tx } from '../db/write-transaction.js';
 import { dialectOf } from '../db/write-transaction.js';
 import { sql } from 'kysely';
 import { Conflict, InvalidInput, NotFound } from '../errors.js';
+import { bumpConfigVersion } from '../workspaces/config-version.js';
 import { assignColumns, TooManyAttributes } from './contact-columns.js';
 import type { ColumnLayout } from './contact-columns.js';
 
@@ -72,6 +73,7 @@ export async function createAttribute(tx: Tx, workspaceId: string, input: unknow
     options: def.options ? JSON.stringify(def.options) : null, enabled: def.enabled === false ? 0 : 1, standard: 0,
     storage, created_ms: now,
   }).execute();
+  await bumpConfigVersion(tx, workspaceId);
   return def;
 }
 
@@ -82,18 +84,49 @@ function freeSlot(columns: ColumnLayout, def: AttributeDef): string {
   throw new TooManyAttributes(def.key, def.type, SLOT_COUNTS[letter]);
 }
 
-/** Label, enum options and enabled may change; key and type never do. */
-export async function updateAttribute(tx: Tx, workspaceId: string, key: string, patch: { label?: string; options?: string[]; enabled?: boolean }): Promise<AttributeDef> {
+/** An attribute as the API shows it: its definition, whether it is standard, and its version (the ETag). */
+export interface AttributeRecord extends AttributeDef {
+  readonly standard: boolean;
+  readonly version: number;
+}
+
+export async function listAttributes(db: Tx, workspaceId: string): Promise<AttributeRecord[]> {
+  const rows = await db.selectFrom('attributes').select(['key', 'version', 'standard']).where('workspace_id', '=', workspaceId).execute();
+  const meta = new Map(rows.map((r) => [r.key, r]));
+  return (await loadSchema(db, workspaceId)).schema.map((def) => ({ ...def, enabled: def.enabled !== false, standard: meta.get(def.key)!.standard === 1, version: Number(meta.get(def.key)!.version) }));
+}
+
+export async function getAttribute(db: Tx, workspaceId: string, key: string): Promise<AttributeRecord> {
+  const found = (await listAttributes(db, workspaceId)).find((a) => a.key === key);
+  if (!found) throw new NotFound('attribute', key);
+  return found;
+}
+
+/**
+ * Label, enum options and enabled may change; key and type never do. An enum option a definition
+ * may name cannot be removed while a segment uses the attribute (`usedBy` names those segments).
+ */
+export async function updateAttribute(tx: Tx, workspaceId: string, key: string, patch: { label?: string; options?: string[]; enabled?: boolean },
+  usedBy: (key: string) => Promise<string[]> = async () => []): Promise<AttributeDef> {
   const { schema } = await loadSchema(tx, workspaceId);
   const current = schema.find((a) => a.key === key);
   if (!current) throw new NotFound('attribute', key);
   const issues: ValidationIssue[] = [];
   const next = validateAttributeDef({ ...current, ...patch }, '', issues);
   if (!next) throw new InvalidInput('invalid attribute', issues.map((i) => ({ ...i, path: i.path.replace(/^\./, '') })));
+  if (isStandardAttribute(key) && patch.options !== undefined && JSON.stringify(patch.options) !== JSON.stringify(current.options)) {
+    throw new Conflict('attribute_standard', `"${key}" is a standard attribute: its options are fixed`);
+  }
+  const removed = (current.options ?? []).filter((o) => !(next.options ?? []).includes(o));
+  if (removed.length > 0) {
+    const users = await usedBy(key);
+    if (users.length > 0) throw new Conflict('attribute_in_use', `options ${removed.map((o) => JSON.stringify(o)).join(', ')} of "${key}" cannot be removed while ${users.join(', ')} use the attribute`);
+  }
   await tx.updateTable('attributes').set({
     label: next.label ?? null, options: next.options ? JSON.stringify(next.options) : null, enabled: next.enabled === false ? 0 : 1,
     version: (eb) => eb('version', '+', 1),
   }).where('workspace_id', '=', workspaceId).where('key', '=', key).execute();
+  await bumpConfigVersion(tx, workspaceId);
   return next;
 }
 
@@ -120,4 +153,5 @@ export async function deleteAttribute(tx: Tx, workspaceId: string, key: string, 
     document: dialectOf(tx) === 'postgres' ? sql<string>`(document::jsonb - ${key}::text)::text` : sql<string>`json_remove(document, ${path})`,
   }).where('workspace_id', '=', workspaceId).execute();
   await tx.deleteFrom('attributes').where('workspace_id', '=', workspaceId).where('key', '=', key).execute();
+  await bumpConfigVersion(tx, workspaceId);
 }

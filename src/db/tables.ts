@@ -134,6 +134,42 @@ export interface SegmentJobsTable {
   updated_ms: Int8;
 }
 
+export interface ApiTokensTable {
+  id: string;
+  workspace_id: string;
+  name: string;
+  role: 'admin' | 'agent';
+  agent_id: string | null;
+  /** JSON array of team ids. */
+  teams: Generated<string>;
+  /** SHA-256 of the token, hex. */
+  digest: string;
+  /** The token's first characters, shown in lists so a person can tell tokens apart. */
+  prefix: string;
+  created_ms: Int8;
+  revoked_ms: Int8 | null;
+}
+
+export interface SegmentHiddenFromTable {
+  workspace_id: string;
+  segment_id: string;
+  principal_kind: 'agent' | 'team';
+  principal_id: string;
+}
+
+export interface ImportJobsTable {
+  id: string;
+  workspace_id: string;
+  status: 'running' | 'done' | 'refused' | 'stopped';
+  format: 'csv' | 'jsonl';
+  bytes: Int8;
+  /** JSON: the ledger so far (counts, rejections kept). */
+  ledger: string;
+  detail: string | null;
+  created_ms: Int8;
+  updated_ms: Int8;
+}
+
 export interface Tables {
   contacts: ContactsTable;
   contact_documents: ContactDocumentsTable;
@@ -145,4 +181,7 @@ export interface Tables {
   segment_builds: SegmentBuildsTable;
   segment_events: SegmentEventsTable;
   segment_jobs: SegmentJobsTable;
+  api_tokens: ApiTokensTable;
+  segment_hidden_from: SegmentHiddenFromTable;
+  import_jobs: ImportJobsTable;
 }

@@ -45,3 +45,11 @@ export async function previewImpact(database: Database, state: WorkspaceState, s
     .where('c.workspace_id', '=', state.workspaceId).executeTakeFirstOrThrow();
   return { added: Number(row.added ?? 0), removed: Number(row.removed ?? 0), total: Number(row.total ?? 0) };
 }
+
+/** The first contacts (oldest first) an unsaved condition matches: what the builder lists under its count. */
+export async function previewMembers(database: Database, state: WorkspaceState, condition: Condition, now: number, limit: number): Promise<string[]> {
+  const rows = await database.db.selectFrom('contacts as c').select('c.id')
+    .where('c.workspace_id', '=', state.workspaceId).where(where(database, state, condition, now))
+    .orderBy('c.pk').limit(limit).execute();
+  return rows.map((r) => r.id);
+}

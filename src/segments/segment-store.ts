@@ -7,7 +7,7 @@ import type { Condition } from '../conditions/types.js';
 import { attributesUsed, validate } from '../conditions/validate.js';
 import type { Tx } from '../db/write-transaction.js';
 import { Conflict, InvalidInput, NotFound } from '../errors.js';
-import { bumpConfigVersion } from '../workspaces/workspace-store.js';
+import { bumpConfigVersion } from '../workspaces/config-version.js';
 import { dependenciesOf, findCycle } from './dependencies.js';
 import { storedCondition } from './workspace-state.js';
 import { loadSchema } from '../contacts/attribute-store.js';
@@ -31,6 +31,8 @@ export interface Segment {
   readonly status: 'building' | 'ready' | 'failed';
   readonly statusDetail: string | null;
   readonly memberCount: number;
+  readonly createdMs: number;
+  readonly updatedMs: number;
 }
 
 const MAX_NAME = 200;
@@ -39,12 +41,13 @@ export function newSegmentId(): string {
   return `seg_${randomBytes(8).toString('hex')}`;
 }
 
-type SegmentRow = { id: string; name: string; description: string; kind: 'dynamic' | 'manual'; condition: string | null; version: number; active_version: number; status: 'building' | 'ready' | 'failed'; status_detail: string | null; member_count: number | string };
+type SegmentRow = { id: string; name: string; description: string; kind: 'dynamic' | 'manual'; condition: string | null; version: number; active_version: number; status: 'building' | 'ready' | 'failed'; status_detail: string | null; member_count: number | string; created_ms: number | string; updated_ms: number | string };
 const toSegment = (r: SegmentRow): Segment => ({
   id: r.id, name: r.name, description: r.description, kind: r.kind, condition: r.condition === null ? null : JSON.parse(r.condition),
   version: r.version, activeVersion: r.active_version, status: r.status, statusDetail: r.status_detail, memberCount: Number(r.member_count),
+  createdMs: Number(r.created_ms), updatedMs: Number(r.updated_ms),
 });
-const SEGMENT_COLUMNS = ['id', 'name', 'description', 'kind', 'condition', 'version', 'active_version', 'status', 'status_detail', 'member_count'] as const;
+const SEGMENT_COLUMNS = ['id', 'name', 'description', 'kind', 'condition', 'version', 'active_version', 'status', 'status_detail', 'member_count', 'created_ms', 'updated_ms'] as const;
 
 export async function listSegments(db: Tx, workspaceId: string): Promise<Segment[]> {
   return (await db.selectFrom('segments').select(SEGMENT_COLUMNS).where('workspace_id', '=', workspaceId).orderBy('name_folded').execute()).map(toSegment);
@@ -159,6 +162,17 @@ export async function updateSegment(tx: Tx, workspaceId: string, id: string, inp
   return getSegment(tx, workspaceId, id);
 }
 
+/** Every dynamic segment gets a new version built from its definition (the workspace's time zone changed). */
+export async function rebuildDynamicSegments(tx: Tx, workspaceId: string, now = Date.now()): Promise<void> {
+  const rows = await tx.selectFrom('segments').select(['id', 'version']).where('workspace_id', '=', workspaceId).where('kind', '=', 'dynamic').execute();
+  for (const r of rows) {
+    await tx.updateTable('segments').set({ version: r.version + 1, status: 'building', status_detail: null, updated_ms: now })
+      .where('workspace_id', '=', workspaceId).where('id', '=', r.id).execute();
+    await enqueueBuild(tx, workspaceId, r.id, r.version + 1, now);
+  }
+  if (rows.length > 0) await bumpConfigVersion(tx, workspaceId);
+}
+
 /** Deleting never touches contacts; it is refused while other segments are built on this one. */
 export async function deleteSegment(tx: Tx, workspaceId: string, id: string, now = Date.now()): Promise<void> {
   const row = await tx.selectFrom('segments').select(['id', 'version']).where('workspace_id', '=', workspaceId).where('id', '=', id).executeTakeFirst();
@@ -169,6 +183,7 @@ export async function deleteSegment(tx: Tx, workspaceId: string, id: string, now
   await tx.deleteFrom('segment_builds').where('job_id', 'in', jobs).execute();
   await tx.deleteFrom('segment_jobs').where('workspace_id', '=', workspaceId).where('segment_id', '=', id).execute();
   await tx.deleteFrom('segment_members').where('workspace_id', '=', workspaceId).where('segment_id', '=', id).execute();
+  await tx.deleteFrom('segment_hidden_from').where('workspace_id', '=', workspaceId).where('segment_id', '=', id).execute();
   await tx.deleteFrom('segments').where('workspace_id', '=', workspaceId).where('id', '=', id).execute();
   await tx.insertInto('segment_events').values({ workspace_id: workspaceId, type: 'segment.deleted', segment_id: id, segment_version: row.version, contact_id: null, at_ms: now }).execute();
   await bumpConfigVersion(tx, workspaceId);

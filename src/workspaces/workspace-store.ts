@@ -5,6 +5,7 @@ import { writeTransaction } from '../db/write-transaction.js';
 import type { Tx } from '../db/write-transaction.js';
 import { InvalidInput, NotFound } from '../errors.js';
 import { seedStandardAttributes } from '../contacts/attribute-store.js';
+import { bumpConfigVersion } from './config-version.js';
 
 export interface Workspace {
   readonly id: string;
@@ -37,7 +38,24 @@ export async function findWorkspace(db: Tx, id: string): Promise<Workspace | nul
   return row ? { id: row.id, name: row.name, timeZone: row.time_zone, configVersion: Number(row.config_version) } : null;
 }
 
-/** Every change of the schema or of a definition bumps this, so every process recompiles. */
-export async function bumpConfigVersion(tx: Tx, workspaceId: string): Promise<void> {
-  await tx.updateTable('workspaces').set((eb) => ({ config_version: eb('config_version', '+', 1) })).where('id', '=', workspaceId).execute();
+
+/**
+ * Renames the workspace or changes its time zone. Day values already stored keep their instants;
+ * a definition's days and relative dates are read in the new zone, so the caller rebuilds every
+ * dynamic segment when `timeZoneChanged` (src/segments/segment-store.ts `rebuildDynamicSegments`).
+ */
+export async function updateWorkspace(tx: Tx, id: string, patch: { name?: string; timeZone?: string }): Promise<{ workspace: Workspace; timeZoneChanged: boolean }> {
+  const current = await getWorkspace(tx, id);
+  const issues: { path: string; message: string }[] = [];
+  const name = patch.name?.trim();
+  if (name !== undefined && (name === '' || name.length > 200)) issues.push({ path: 'name', message: 'expected a non-blank text of at most 200 characters' });
+  const timeZone = patch.timeZone === undefined ? current.timeZone : canonicalTimeZone(patch.timeZone);
+  if (timeZone === null) issues.push({ path: 'time_zone', message: `not an IANA time zone: ${JSON.stringify(patch.timeZone)}` });
+  if (issues.length > 0) throw new InvalidInput('invalid workspace', issues);
+  const timeZoneChanged = timeZone !== current.timeZone;
+  await tx.updateTable('workspaces').set({ name: name ?? current.name, time_zone: timeZone! }).where('id', '=', id).execute();
+  if (timeZoneChanged) await bumpConfigVersion(tx, id);
+  return { workspace: { ...current, name: name ?? current.name, timeZone: timeZone! }, timeZoneChanged };
 }
+// Until every caller imports it from config-version.ts (backfill.ts is being reworked).
+export { bumpConfigVersion } from './config-version.js';

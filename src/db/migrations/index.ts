@@ -5,12 +5,14 @@ import type { Dialect } from '../database.js';
 import { contactsMigration } from './0001-contacts.js';
 import { segmentsMigration } from './0002-segments.js';
 import { contactDocumentsMigration } from './0003-contact-documents.js';
+import { accessMigration } from './0004-access.js';
 
 export function migrationsFor(dialect: Dialect): Record<string, Migration> {
   return {
     '0001_contacts': contactsMigration(dialect),
     '0002_segments': segmentsMigration(dialect),
     '0003_contact_documents': contactDocumentsMigration(dialect),
+    '0004_access': accessMigration(dialect),
   };
 }
 

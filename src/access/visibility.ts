@@ -1,0 +1,66 @@
+// Segments hidden from chosen agents or teams. To a principal they are hidden from, such a segment
+// does not exist: not in lists, not in a contact's segments, not in counts, not by id, not in a
+// condition (it reads as an unknown segment). Admins see every segment.
+import type { Tx } from '../db/write-transaction.js';
+import { InvalidInput } from '../errors.js';
+import { PRINCIPAL_ID } from './tokens.js';
+import type { Principal } from './tokens.js';
+
+export interface HiddenFrom {
+  readonly agents: readonly string[];
+  readonly teams: readonly string[];
+}
+
+export const NOBODY: HiddenFrom = { agents: [], teams: [] };
+
+/** The ids of the workspace's segments hidden from this principal (none for an admin). */
+export async function hiddenSegments(db: Tx, principal: Principal): Promise<ReadonlySet<string>> {
+  if (principal.role === 'admin') return new Set();
+  const teams = principal.teams.length > 0 ? [...principal.teams] : ['\u0000'];
+  const rows = await db.selectFrom('segment_hidden_from').select('segment_id').distinct()
+    .where('workspace_id', '=', principal.workspaceId)
+    .where((eb) => eb.or([
+      eb.and([eb('principal_kind', '=', 'agent'), eb('principal_id', '=', principal.agentId ?? '\u0000')]),
+      eb.and([eb('principal_kind', '=', 'team'), eb('principal_id', 'in', teams)]),
+    ]))
+    .execute();
+  return new Set(rows.map((r) => r.segment_id));
+}
+
+/** Who each of these segments is hidden from. */
+export async function hiddenFromOf(db: Tx, workspaceId: string, segmentIds: readonly string[]): Promise<Map<string, HiddenFrom>> {
+  const out = new Map<string, { agents: string[]; teams: string[] }>(segmentIds.map((id) => [id, { agents: [], teams: [] }]));
+  if (segmentIds.length === 0) return out;
+  const rows = await db.selectFrom('segment_hidden_from').select(['segment_id', 'principal_kind', 'principal_id'])
+    .where('workspace_id', '=', workspaceId).where('segment_id', 'in', [...segmentIds]).orderBy('principal_id').execute();
+  for (const r of rows) out.get(r.segment_id)?.[r.principal_kind === 'agent' ? 'agents' : 'teams'].push(r.principal_id);
+  return out;
+}
+
+/** Checks a `hidden_from` value from a request; `path` is where it sits in the body. */
+export function readHiddenFrom(value: unknown, path = 'hidden_from'): HiddenFrom {
+  const issues: { path: string; message: string }[] = [];
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new InvalidInput('invalid hidden_from', [{ path, message: 'expected {"agents": [...], "teams": [...]}' }]);
+  }
+  const read = (key: 'agents' | 'teams'): string[] => {
+    const list = (value as Record<string, unknown>)[key];
+    if (list === undefined) return [];
+    if (!Array.isArray(list) || list.length > 1000) { issues.push({ path: `${path}.${key}`, message: 'expected an array of at most 1,000 ids' }); return []; }
+    list.forEach((id, i) => { if (typeof id !== 'string' || !PRINCIPAL_ID.test(id)) issues.push({ path: `${path}.${key}[${i}]`, message: 'expected an id of letters, digits and _ . : @ -, at most 128' }); });
+    return [...new Set(list as string[])];
+  };
+  for (const key of Object.keys(value)) if (key !== 'agents' && key !== 'teams') issues.push({ path: `${path}.${key}`, message: 'unknown field' });
+  const result = { agents: read('agents'), teams: read('teams') };
+  if (issues.length > 0) throw new InvalidInput('invalid hidden_from', issues);
+  return result;
+}
+
+export async function setHiddenFrom(tx: Tx, workspaceId: string, segmentId: string, hidden: HiddenFrom): Promise<void> {
+  await tx.deleteFrom('segment_hidden_from').where('workspace_id', '=', workspaceId).where('segment_id', '=', segmentId).execute();
+  const rows = [
+    ...hidden.agents.map((id) => ({ workspace_id: workspaceId, segment_id: segmentId, principal_kind: 'agent' as const, principal_id: id })),
+    ...hidden.teams.map((id) => ({ workspace_id: workspaceId, segment_id: segmentId, principal_kind: 'team' as const, principal_id: id })),
+  ];
+  if (rows.length > 0) await tx.insertInto('segment_hidden_from').values(rows).execute();
+}

@@ -1,0 +1,96 @@
+// The contacts page: contacts filtered by a condition (the SQL compiler), sorted, a page at a time.
+// Pages are keyset pages over (sort value, pk), so a page costs the same however deep it is; the
+// cursor is opaque. Empty values sort last in either order. Text sorts by its folded copy (case-
+// and accent-insensitive, as conditions compare it).
+import { sql } from 'kysely';
+import type { Expression, SqlBool } from 'kysely';
+import { compileSql } from '../conditions/compile-sql.js';
+import { SLOT_COLUMN } from '../conditions/sql-layout.js';
+import type { Condition } from '../conditions/types.js';
+import type { Tx } from '../db/write-transaction.js';
+import { dialectOf } from '../db/write-transaction.js';
+import { InvalidInput } from '../errors.js';
+import type { ColumnLayout } from './contact-columns.js';
+import type { StoredValues } from '../conditions/contact-values.js';
+
+export interface ContactListQuery {
+  readonly condition: Condition | null;
+  /** `created` (default), `updated`, `id`, or the key of a text, enum, number, date or boolean attribute. */
+  readonly sort?: string;
+  readonly order?: 'asc' | 'desc';
+  readonly limit: number;
+  readonly cursor?: string | null;
+}
+
+export interface ListedContact {
+  readonly pk: number;
+  readonly id: string;
+  readonly values: StoredValues;
+  readonly version: number;
+  readonly createdMs: number;
+  readonly updatedMs: number;
+}
+
+export interface ContactListContext {
+  readonly workspaceId: string;
+  readonly columns: ColumnLayout;
+  readonly timeZone: string;
+  readonly now: number;
+}
+
+type SortValue = string | number | null;
+
+/** The column a sort key reads: a fixed one, or an attribute's slot (checked against the schema and the slot pattern). */
+function sortColumn(ctx: ContactListContext, sort: string): string {
+  if (sort === 'created') return 'pk';
+  if (sort === 'updated') return 'updated_ms';
+  if (sort === 'id') return 'id';
+  const storage = ctx.columns.storage.get(sort);
+  if (!storage || storage.kind !== 'column' || !SLOT_COLUMN.test(storage.column)) {
+    throw new InvalidInput('invalid sort', [{ path: 'sort', message: `expected created, updated, id or a text, enum, number, date or boolean attribute, not ${JSON.stringify(sort)}` }]);
+  }
+  return storage.column;
+}
+
+export async function listContacts(db: Tx, ctx: ContactListContext, query: ContactListQuery): Promise<{ contacts: ListedContact[]; next: string | null }> {
+  const sort = query.sort ?? 'created';
+  const column = sortColumn(ctx, sort);
+  const desc = query.order === 'desc';
+  const value = sql.ref(`c.${column}`);
+  let q = db.selectFrom('contacts as c').innerJoin('contact_documents as d', 'd.contact_pk', 'c.pk')
+    .select(['c.pk', 'c.id', 'c.version', 'c.created_ms', 'c.updated_ms', 'd.document', sql<SortValue>`${value}`.as('sort_value')])
+    .where('c.workspace_id', '=', ctx.workspaceId);
+  if (query.condition) q = q.where(compileSql(query.condition, { dialect: dialectOf(db), columns: ctx.columns, timeZone: ctx.timeZone, now: ctx.now, workspaceId: ctx.workspaceId }));
+  if (query.cursor) q = q.where(after(readCursor(query.cursor, sort), value, desc));
+  const direction = desc ? sql`desc` : sql`asc`;
+  const rows = await q.orderBy(sql`(case when ${value} is null then 1 else 0 end)`)
+    .orderBy(sql`${value} ${direction}`).orderBy(sql`c.pk ${direction}`).limit(query.limit + 1).execute();
+  const page = rows.slice(0, query.limit);
+  const last = page[page.length - 1];
+  return {
+    contacts: page.map((r) => ({ pk: Number(r.pk), id: r.id, values: JSON.parse(r.document) as StoredValues, version: r.version, createdMs: Number(r.created_ms), updatedMs: Number(r.updated_ms) })),
+    next: rows.length > query.limit ? writeCursor(sort, last.sort_value, Number(last.pk)) : null,
+  };
+}
+
+/** Rows after the cursor's (value, pk) in the page order, empty values last. */
+function after(cursor: { value: SortValue; pk: number }, value: Expression<unknown>, desc: boolean): Expression<SqlBool> {
+  const beyond = desc ? sql`<` : sql`>`;
+  if (cursor.value === null) return sql<SqlBool>`(${value} is null and c.pk ${beyond} ${cursor.pk})`;
+  return sql<SqlBool>`(${value} is null or ${value} ${beyond} ${cursor.value} or (${value} = ${cursor.value} and c.pk ${beyond} ${cursor.pk}))`;
+}
+
+function writeCursor(sort: string, value: SortValue, pk: number): string {
+  return Buffer.from(JSON.stringify([sort, value, pk])).toString('base64url');
+}
+
+function readCursor(cursor: string, sort: string): { value: SortValue; pk: number } {
+  const bad = () => new InvalidInput('invalid page', [{ path: 'cursor', message: 'not a cursor this list returned with this sort' }]);
+  if (!/^[A-Za-z0-9_-]{1,2000}$/.test(cursor)) throw bad();
+  let parsed: unknown;
+  try { parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString()); } catch { throw bad(); }
+  if (!Array.isArray(parsed) || parsed.length !== 3 || parsed[0] !== sort || !Number.isSafeInteger(parsed[2])) throw bad();
+  const v = parsed[1] as unknown;
+  if (v !== null && typeof v !== 'string' && typeof v !== 'number') throw bad();
+  return { value: v, pk: parsed[2] as number };
+}

@@ -1,0 +1,45 @@
+// Who a request acts as: `Authorization: Bearer <token>`, looked up by digest. Routes say what they
+// need in `config.access`: 'read' (agents and admins) or 'admin' (the default: a route that says
+// nothing is closed to agents).
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { authenticate } from '../access/tokens.js';
+import type { Principal } from '../access/tokens.js';
+import type { Database } from '../db/database.js';
+import { HttpProblem } from './problems.js';
+
+export type Access = 'public' | 'read' | 'admin';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+  interface FastifyContextConfig {
+    access?: Access;
+  }
+}
+
+/** The request's principal, which every /v1 route has (the hook below refused the rest). */
+export function principalOf(request: FastifyRequest): Principal {
+  if (request.principal === null) throw new HttpProblem(401, 'unauthorized', 'A valid API token is required');
+  return request.principal;
+}
+
+export function authHook(database: Database) {
+  return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    const access = request.routeOptions.config.access ?? 'admin';
+    if (access === 'public') return;
+    const header = request.headers.authorization;
+    const match = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+    if (!match) {
+      reply.header('www-authenticate', 'Bearer');
+      throw new HttpProblem(401, 'unauthorized', 'A valid API token is required', 'send Authorization: Bearer <token>');
+    }
+    const principal = await authenticate(database.db, match[1]);
+    if (principal === null) {
+      reply.header('www-authenticate', 'Bearer error="invalid_token"');
+      throw new HttpProblem(401, 'unauthorized', 'A valid API token is required', 'the token is unknown or revoked');
+    }
+    if (access === 'admin' && principal.role !== 'admin') throw new HttpProblem(403, 'forbidden', 'This needs an admin token');
+    request.principal = principal;
+  };
+}
