@@ -23,7 +23,11 @@ export async function openApp(config: Config): Promise<App> {
   if (config.database.dialect === 'sqlite' && config.database.filename !== ':memory:') {
     mkdirSync(dirname(config.database.filename), { recursive: true });
   }
-  const database = createDatabase(config.database);
+  return appOn(createDatabase(config.database));
+}
+
+/** The services on an open database (migrated here); closing the app closes the database. */
+export async function appOn(database: Database): Promise<App> {
   await migrateToLatest(database);
   const states = new WorkspaceStates();
   return {

@@ -1,13 +1,13 @@
-// Who a request acts as: `Authorization: Bearer <token>`, looked up by digest. Routes say what they
-// need in `config.access`: 'read' (agents and admins) or 'admin' (the default: a route that says
-// nothing is closed to agents).
+// Who a /v1 request acts as: `Authorization: Bearer <token>`, looked up by digest. Routes say what
+// they need in `config.access`: 'read' (agents and admins) or 'admin' (the default: a route that
+// says nothing is closed to agents).
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { authenticate } from '../access/tokens.js';
 import type { Principal } from '../access/tokens.js';
 import type { Database } from '../db/database.js';
 import { HttpProblem } from './problems.js';
 
-export type Access = 'public' | 'read' | 'admin';
+export type Access = 'read' | 'admin';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -27,7 +27,6 @@ export function principalOf(request: FastifyRequest): Principal {
 export function authHook(database: Database) {
   return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const access = request.routeOptions.config.access ?? 'admin';
-    if (access === 'public') return;
     const header = request.headers.authorization;
     const match = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
     if (!match) {

@@ -45,15 +45,16 @@ export async function buildServer(app: App, options: ServerOptions = {}): Promis
     },
   });
   await server.register(swaggerUi, { routePrefix: '/docs' });
-  server.addHook('onRequest', authHook(app.database));
 
-  server.get('/health', { config: { access: 'public' }, schema: { hide: true } }, async () => {
+  server.get('/health', { schema: { hide: true } }, async () => {
     await app.database.db.selectFrom('workspaces').select('id').limit(1).execute();
     return { status: 'ok', database: app.database.dialect };
   });
-  server.get('/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () => server.swagger());
+  server.get('/openapi.json', { schema: { hide: true } }, async () => server.swagger());
 
+  // Everything under /v1 needs a token; health, the OpenAPI document and the docs do not.
   await server.register(async (v1) => {
+    v1.addHook('onRequest', authHook(app.database));
     await workspaceRoutes(v1, app);
     await tokenRoutes(v1, app);
     await attributeRoutes(v1, app);

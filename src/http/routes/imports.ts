@@ -88,7 +88,12 @@ export async function importRoutes(v1: FastifyInstance, app: App): Promise<void>
   });
 
   async function run(workspaceId: string, job: ImportJob, dir: string, file: string): Promise<void> {
-    const update = (change: Parameters<typeof updateImportJob>[3]) => writeTransaction(app.database, (tx) => updateImportJob(tx, workspaceId, job.id, change));
+    // Updates are written one after another, so a late progress report never overwrites the end.
+    let written: Promise<void> = Promise.resolve();
+    const update = (change: Parameters<typeof updateImportJob>[3]) => {
+      written = written.catch(() => undefined).then(() => writeTransaction(app.database, (tx) => updateImportJob(tx, workspaceId, job.id, change)));
+      return written;
+    };
     try {
       const ledger = await importContacts(app.contacts, workspaceId, createReadStream(file), {
         format: job.format,
