@@ -10,7 +10,8 @@ import { loadConfig } from '../config.js';
 import { writeTransaction } from '../db/write-transaction.js';
 import { createDemoWorkspace } from '../demo/demo-workspace.js';
 import { buildServer } from '../http/server.js';
-import { runWorker } from '../segments/worker.js';
+import { runWorker, sleep } from '../segments/worker.js';
+import { deliverWebhooks } from '../webhooks/delivery.js';
 import { progressLine } from './progress.js';
 
 export interface ServeOptions {
@@ -26,17 +27,21 @@ export interface ServeOptions {
 
 export async function runServe(options: ServeOptions): Promise<number> {
   const logger = pino({ level: options.logLevel });
-  const app = await openApp(loadConfig(process.env, { dbFile: options.db, databaseUrl: options.databaseUrl }));
+  const config = loadConfig(process.env, { dbFile: options.db, databaseUrl: options.databaseUrl });
+  const app = await openApp(config);
   const stop = new AbortController();
-  let worker: Promise<void> | null = null;
+  let worker: Promise<unknown> | null = null;
   try {
     const firstToken = await firstStart(app, options);
-    const server = await buildServer(app, { logger });
-    worker = runWorker(app.database, app.states, {
-      intervalMs: options.workerIntervalSeconds * 1000, signal: stop.signal,
-      onPass: (pass) => { if (pass.builds + pass.refreshed > 0) logger.info(pass, 'worker pass'); },
-      onError: (error) => logger.error({ err: error }, 'worker pass failed; retrying'),
-    });
+    const server = await buildServer(app, { logger, allowPrivateWebhooks: config.allowPrivateWebhooks });
+    worker = Promise.all([
+      runWorker(app.database, app.states, {
+        intervalMs: options.workerIntervalSeconds * 1000, signal: stop.signal,
+        onPass: (pass) => { if (pass.builds + pass.refreshed > 0) logger.info(pass, 'worker pass'); },
+        onError: (error) => logger.error({ err: error }, 'worker pass failed; retrying'),
+      }),
+      deliverEverySecond(app, config.allowPrivateWebhooks, stop.signal, logger),
+    ]);
     const address = await server.listen({ port: options.port, host: options.host });
     const url = address.replace('://0.0.0.0', '://localhost').replace('://[::]', '://localhost');
     process.stderr.write(`\nSegments is running at ${url}  (API docs: ${url}/docs, OpenAPI: ${url}/openapi.json)\n`);
@@ -58,6 +63,19 @@ export async function runServe(options: ServeOptions): Promise<number> {
     stop.abort();
     await worker?.catch(() => undefined);
     await app.close();
+  }
+}
+
+/** Webhook deliveries: a pass a second (the first retry is due 5 s after a failure). */
+async function deliverEverySecond(app: Awaited<ReturnType<typeof openApp>>, allowPrivate: boolean, signal: AbortSignal, logger: pino.Logger): Promise<void> {
+  while (!signal.aborted) {
+    try {
+      const pass = await deliverWebhooks(app.database, { allowPrivate });
+      if (pass.enqueued + pass.delivered + pass.failedAttempts > 0) logger.info(pass, 'webhook pass');
+    } catch (error) {
+      logger.error({ err: error }, 'webhook pass failed; retrying');
+    }
+    await sleep(1000, signal);
   }
 }
 

@@ -170,6 +170,34 @@ export interface ImportJobsTable {
   updated_ms: Int8;
 }
 
+export interface WebhookSubscriptionsTable {
+  id: string;
+  workspace_id: string;
+  url: string;
+  description: Generated<string>;
+  /** `whsec_` and the base64 key (Standard Webhooks); shown once, kept to sign. */
+  secret: string;
+  cursor_seq: Int8;
+  created_ms: Int8;
+}
+
+export interface WebhookDeliveriesTable {
+  id: string;
+  subscription_id: string;
+  workspace_id: string;
+  event_seq: Int8;
+  contact_id: string | null;
+  /** The JSON body sent. */
+  payload: string;
+  status: 'pending' | 'delivered' | 'failed';
+  attempts: Generated<number>;
+  next_attempt_ms: Int8;
+  last_status: number | null;
+  last_error: string | null;
+  delivered_ms: Int8 | null;
+  created_ms: Int8;
+}
+
 export interface Tables {
   contacts: ContactsTable;
   contact_documents: ContactDocumentsTable;
@@ -184,4 +212,6 @@ export interface Tables {
   api_tokens: ApiTokensTable;
   segment_hidden_from: SegmentHiddenFromTable;
   import_jobs: ImportJobsTable;
+  webhook_subscriptions: WebhookSubscriptionsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
 }

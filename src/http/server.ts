@@ -15,12 +15,15 @@ import { eventRoutes } from './routes/events.js';
 import { importRoutes } from './routes/imports.js';
 import { segmentRoutes } from './routes/segments.js';
 import { tokenRoutes } from './routes/tokens.js';
+import { webhookRoutes } from './routes/webhooks.js';
 import { workspaceRoutes } from './routes/workspace.js';
 
 
 export interface ServerOptions {
   /** Structured logs (pino); none when absent. */
   readonly logger?: FastifyBaseLogger;
+  /** Webhook targets on loopback or private addresses are allowed (SEGMENTS_ALLOW_PRIVATE_WEBHOOKS=1; tests). */
+  readonly allowPrivateWebhooks?: boolean;
 }
 
 export async function buildServer(app: App, options: ServerOptions = {}): Promise<FastifyInstance> {
@@ -62,6 +65,7 @@ export async function buildServer(app: App, options: ServerOptions = {}): Promis
     await importRoutes(v1, app);
     await segmentRoutes(v1, app);
     await eventRoutes(v1, app);
+    await webhookRoutes(v1, app, { allowPrivate: options.allowPrivateWebhooks ?? false });
   }, { prefix: '/v1' });
   return server;
 }

@@ -6,6 +6,7 @@ import { contactsMigration } from './0001-contacts.js';
 import { segmentsMigration } from './0002-segments.js';
 import { contactDocumentsMigration } from './0003-contact-documents.js';
 import { accessMigration } from './0004-access.js';
+import { webhooksMigration } from './0005-webhooks.js';
 
 export function migrationsFor(dialect: Dialect): Record<string, Migration> {
   return {
@@ -13,6 +14,7 @@ export function migrationsFor(dialect: Dialect): Record<string, Migration> {
     '0002_segments': segmentsMigration(dialect),
     '0003_contact_documents': contactDocumentsMigration(dialect),
     '0004_access': accessMigration(dialect),
+    '0005_webhooks': webhooksMigration(dialect),
   };
 }
 

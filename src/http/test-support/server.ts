@@ -65,7 +65,7 @@ export async function startTestServer(dialect: Dialect, pgUrl: string | null): P
     agent: await token('ws1', { name: 'agent', role: 'agent', agent_id: 'agent-a', teams: ['tier1'] }),
     otherAdmin: await token('ws2', { name: 'admin', role: 'admin' }),
   };
-  const server = await buildServer(app);
+  const server = await buildServer(app, { allowPrivateWebhooks: true });
   const address = await server.listen({ port: 0, host: '127.0.0.1' });
 
   async function request(method: string, path: string, options: RequestOptions = {}): Promise<Reply> {
