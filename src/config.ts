@@ -5,15 +5,20 @@ export interface Config {
   readonly database: DatabaseConfig;
   /** SEGMENTS_ALLOW_PRIVATE_WEBHOOKS=1: webhook targets on loopback or private addresses are allowed (tests). */
   readonly allowPrivateWebhooks: boolean;
+  /** SEGMENTS_WEBHOOK_LEASE_SECONDS: how long a server's claim on a delivery holds (default 60; tests shorten it). */
+  readonly webhookLeaseMs: number;
 }
 
 /** PostgreSQL when DATABASE_URL is set; otherwise the embedded SQLite file (default ./data/segments.sqlite). */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: { databaseUrl?: string; dbFile?: string } = {}): Config {
   const url = overrides.databaseUrl ?? env.DATABASE_URL;
   const allowPrivateWebhooks = env.SEGMENTS_ALLOW_PRIVATE_WEBHOOKS === '1';
+  const lease = Number(env.SEGMENTS_WEBHOOK_LEASE_SECONDS ?? 60);
+  if (!Number.isInteger(lease) || lease < 1 || lease > 3600) throw new Error(`SEGMENTS_WEBHOOK_LEASE_SECONDS must be a whole number from 1 to 3600, not ${JSON.stringify(env.SEGMENTS_WEBHOOK_LEASE_SECONDS)}`);
+  const webhookLeaseMs = lease * 1000;
   if (url) {
     if (!/^postgres(ql)?:\/\//.test(url)) throw new Error(`DATABASE_URL must be a postgres:// URL, not ${JSON.stringify(url.slice(0, 40))}`);
-    return { database: { dialect: 'postgres', url }, allowPrivateWebhooks };
+    return { database: { dialect: 'postgres', url }, allowPrivateWebhooks, webhookLeaseMs };
   }
-  return { database: { dialect: 'sqlite', filename: overrides.dbFile ?? env.SEGMENTS_DB ?? 'data/segments.sqlite' }, allowPrivateWebhooks };
+  return { database: { dialect: 'sqlite', filename: overrides.dbFile ?? env.SEGMENTS_DB ?? 'data/segments.sqlite' }, allowPrivateWebhooks, webhookLeaseMs };
 }

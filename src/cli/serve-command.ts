@@ -3,6 +3,7 @@
 // start with an empty store it creates the demo workspace (unless --no-demo) and prints the URL and
 // an admin token. SIGTERM or SIGINT: stop taking requests, let in-flight ones finish, stop the
 // worker between batches (a backfill resumes where it stopped), close the store.
+import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { openApp } from '../app.js';
 import { createToken } from '../access/tokens.js';
@@ -12,6 +13,7 @@ import { createDemoWorkspace } from '../demo/demo-workspace.js';
 import { buildServer } from '../http/server.js';
 import { runWorker, sleep } from '../segments/worker.js';
 import { deliverWebhooks } from '../webhooks/delivery.js';
+import type { DeliveryOptions } from '../webhooks/delivery.js';
 import { progressLine } from './progress.js';
 
 export interface ServeOptions {
@@ -34,13 +36,14 @@ export async function runServe(options: ServeOptions): Promise<number> {
   try {
     const firstToken = await firstStart(app, options);
     const server = await buildServer(app, { logger, allowPrivateWebhooks: config.allowPrivateWebhooks });
+    const inFlight = countInFlight(server);
     worker = Promise.all([
       runWorker(app.database, app.states, {
         intervalMs: options.workerIntervalSeconds * 1000, signal: stop.signal,
         onPass: (pass) => { if (pass.builds + pass.refreshed > 0) logger.info(pass, 'worker pass'); },
         onError: (error) => logger.error({ err: error }, 'worker pass failed; retrying'),
       }),
-      deliverEverySecond(app, config.allowPrivateWebhooks, stop.signal, logger),
+      deliverEverySecond(app, { allowPrivate: config.allowPrivateWebhooks, leaseMs: config.webhookLeaseMs }, stop.signal, logger),
     ]);
     const address = await server.listen({ port: options.port, host: options.host });
     const url = address.replace('://0.0.0.0', '://localhost').replace('://[::]', '://localhost');
@@ -56,7 +59,7 @@ export async function runServe(options: ServeOptions): Promise<number> {
     });
     logger.info('shutting down: finishing in-flight requests and the current batch');
     stop.abort();
-    await server.close();
+    await closeGracefully(server, inFlight);
     await worker;
     return 0;
   } finally {
@@ -66,11 +69,38 @@ export async function runServe(options: ServeOptions): Promise<number> {
   }
 }
 
+/** In-flight requests get up to this long to finish at shutdown. */
+const SHUTDOWN_GRACE_MS = 30_000;
+
+/**
+ * Stops taking requests, lets in-flight ones finish, then closes every connection: a keep-alive or
+ * pre-opened connection with no request would otherwise hold the process until its timeout (60 s).
+ */
+function countInFlight(server: FastifyInstance): { readonly count: number } {
+  const counter = { count: 0 };
+  server.addHook('onRequest', async () => { counter.count++; });
+  server.addHook('onResponse', async () => { counter.count--; });
+  return counter;
+}
+
+async function closeGracefully(server: FastifyInstance, inFlight: { readonly count: number }): Promise<void> {
+  const closing = server.close();
+  const started = Date.now();
+  const sweep = setInterval(() => {
+    if (inFlight.count <= 0 || Date.now() - started > SHUTDOWN_GRACE_MS) server.server.closeAllConnections();
+  }, 100);
+  try {
+    await closing;
+  } finally {
+    clearInterval(sweep);
+  }
+}
+
 /** Webhook deliveries: a pass a second (the first retry is due 5 s after a failure). */
-async function deliverEverySecond(app: Awaited<ReturnType<typeof openApp>>, allowPrivate: boolean, signal: AbortSignal, logger: pino.Logger): Promise<void> {
+async function deliverEverySecond(app: Awaited<ReturnType<typeof openApp>>, options: DeliveryOptions, signal: AbortSignal, logger: pino.Logger): Promise<void> {
   while (!signal.aborted) {
     try {
-      const pass = await deliverWebhooks(app.database, { allowPrivate });
+      const pass = await deliverWebhooks(app.database, options);
       if (pass.enqueued + pass.delivered + pass.failedAttempts > 0) logger.info(pass, 'webhook pass');
     } catch (error) {
       logger.error({ err: error }, 'webhook pass failed; retrying');

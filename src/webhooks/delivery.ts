@@ -33,6 +33,8 @@ export interface DeliveryOptions {
   /** The HTTP client; fetch unless a test gives another. */
   readonly send?: typeof fetch;
   readonly batchSize?: number;
+  /** How long a claim holds; LEASE_MS unless given. */
+  readonly leaseMs?: number;
 }
 
 export interface DeliveryPass {
@@ -46,7 +48,7 @@ export async function deliverWebhooks(database: Database, options: DeliveryOptio
   const enqueued = await enqueueDeliveries(database, now());
   let delivered = 0, failedAttempts = 0;
   for (let round = 0; round < 20; round++) {
-    const claimed = await claimDue(database, now(), options.batchSize ?? 50);
+    const claimed = await claimDue(database, now(), options.batchSize ?? 50, options.leaseMs ?? LEASE_MS);
     if (claimed.length === 0) break;
     // One contact's deliveries never share a claim (the later waits for the earlier), so they may go out together.
     const outcomes = await Promise.all(claimed.map((d) => attempt(d, options, now)));
@@ -91,7 +93,7 @@ async function enqueueDeliveries(database: Database, now: number): Promise<numbe
 
 interface Claimed { id: string; subscription_id: string; workspace_id: string; payload: string; attempts: number; url: string; secret: string }
 
-async function claimDue(database: Database, now: number, limit: number): Promise<Claimed[]> {
+async function claimDue(database: Database, now: number, limit: number, leaseMs: number): Promise<Claimed[]> {
   return writeTransaction(database, async (tx) => {
     let q = tx.selectFrom('webhook_deliveries as d').innerJoin('webhook_subscriptions as s', 's.id', 'd.subscription_id')
       .select(['d.id', 'd.subscription_id', 'd.workspace_id', 'd.payload', 'd.attempts', 's.url', 's.secret'])
@@ -103,7 +105,7 @@ async function claimDue(database: Database, now: number, limit: number): Promise
     if (dialectOf(tx) === 'postgres') q = q.forUpdate('d').skipLocked();
     const due = await q.execute();
     if (due.length > 0) {
-      await tx.updateTable('webhook_deliveries').set({ next_attempt_ms: now + LEASE_MS }).where('id', 'in', due.map((d) => d.id)).execute();
+      await tx.updateTable('webhook_deliveries').set({ next_attempt_ms: now + leaseMs }).where('id', 'in', due.map((d) => d.id)).execute();
     }
     return due;
   });

@@ -1,0 +1,81 @@
+// `segments serve` as a newcomer runs it (npm start): on first start with an empty SQLite store it
+// creates the demo workspace and prints the URL and an admin token; the API answers with the demo's
+// segments built; SIGTERM lets an in-flight request finish and exits 0; a second start keeps the
+// data and prints no new token. With --no-demo an empty store gets an empty workspace and a token.
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'segments-serve-'));
+
+function serve(args: string[]): Promise<{ child: ChildProcess; url: string; stderr: () => string; exited: Promise<number | null> }> {
+  if (!existsSync(join(root, 'dist/cli/main.js'))) throw new Error('dist/ is missing: run `npm run build` before these tests');
+  const env = { ...process.env };
+  delete env.DATABASE_URL;
+  const child = spawn(process.execPath, [join(root, 'bin/segments'), 'serve', '--port', '0', '--log-level', 'warn', ...args], { env, cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`no start: ${stderr}`)); }, 60_000);
+    child.stderr!.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      const m = /running at (http:\/\/\S+)[\s\S]*\n\n/.exec(stderr);
+      if (m) { clearTimeout(timer); resolve({ child, url: m[1], stderr: () => stderr, exited }); }
+    });
+    void exited.then((code) => reject(new Error(`exited ${code}: ${stderr}`)));
+  });
+}
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('segments serve', () => {
+  it('creates the demo on first start, serves it, stops cleanly on SIGTERM, and keeps the data', async () => {
+    const first = await serve(['--db', join(dir, 'demo.sqlite'), '--demo-contacts', '2000']);
+    const token = /(sgt_[A-Za-z0-9_-]+)/.exec(first.stderr())![1];
+    expect(first.stderr()).toContain('workspace "demo"');
+    const get = (url: string, path: string) => fetch(url + path, { headers: { authorization: `Bearer ${token}` } });
+    const segments = (await (await get(first.url, '/v1/segments')).json()).data as Array<{ name: string; status: string; member_count: number }>;
+    expect(segments.map((s) => s.name).sort()).toEqual(['APAC', 'Active', 'EU', 'Enterprise', 'Inactive 30+ days', 'NA', 'New this week', 'Renewal risk', 'Trial', 'VIP', 'WhatsApp opted-in']);
+    expect(segments.every((s) => s.status === 'ready' && s.member_count > 0)).toBe(true);
+
+    // An upload under way when SIGTERM comes: its request finishes (202), then the process exits 0.
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => { release = resolve; });
+    const body = new ReadableStream<Uint8Array>({
+      async start(controller) {
+        controller.enqueue(new TextEncoder().encode('id,name\n'));
+        await released;
+        controller.enqueue(new TextEncoder().encode('late-1,Late\n'));
+        controller.close();
+      },
+    });
+    const upload = fetch(`${first.url}/v1/contacts/import`, { method: 'POST', body, duplex: 'half', headers: { authorization: `Bearer ${token}`, 'content-type': 'text/csv' } } as RequestInit);
+    await new Promise((r) => setTimeout(r, 300));
+    first.child.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 300));
+    release();
+    expect((await upload).status).toBe(202);
+    expect(await first.exited).toBe(0);
+
+    const second = await serve(['--db', join(dir, 'demo.sqlite')]);
+    expect(second.stderr()).not.toMatch(/sgt_/);
+    expect((await (await get(second.url, '/v1/segments')).json()).data).toHaveLength(11);
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+  }, 120_000);
+
+  it('starts empty with --no-demo', async () => {
+    const s = await serve(['--db', join(dir, 'empty.sqlite'), '--no-demo']);
+    const token = /(sgt_[A-Za-z0-9_-]+)/.exec(s.stderr())![1];
+    const body = await (await fetch(`${s.url}/v1/segments`, { headers: { authorization: `Bearer ${token}` } })).json();
+    expect(body).toEqual({ data: [] });
+    expect((await (await fetch(`${s.url}/v1/workspace`, { headers: { authorization: `Bearer ${token}` } })).json()).id).toBe('default');
+    s.child.kill('SIGTERM');
+    expect(await s.exited).toBe(0);
+  }, 60_000);
+});
