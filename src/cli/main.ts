@@ -74,11 +74,12 @@ Examples:
     .option('--no-demo', 'on first start, create an empty "default" workspace instead of the demo')
     .option('--demo-contacts <n>', 'contacts in the demo workspace', (v) => Number(v), 20_000)
     .option('--worker-interval <seconds>', 'seconds between background passes (1 to 60)', (v) => Number(v), 15)
+    .option('--no-worker', 'serve the API only, with no background work (backfills, time refresh, webhook delivery): another server runs it')
     .option('--db <file>', 'the SQLite file (default: $SEGMENTS_DB or data/segments.sqlite)')
     .option('--database-url <url>', 'use PostgreSQL instead (default: $DATABASE_URL)')
     .option('--log-level <level>', 'pino log level', process.env.LOG_LEVEL ?? 'info')
     .addHelpText('after', '\nStop with Ctrl-C or SIGTERM: in-flight requests finish, a backfill stops between batches and resumes at the next start.')
-    .action(async (o: { port?: number; host: string; demo: boolean; demoContacts: number; workerInterval: number; db?: string; databaseUrl?: string; logLevel: string }) => {
+    .action(async (o: { port?: number; host: string; demo: boolean; demoContacts: number; workerInterval: number; worker: boolean; db?: string; databaseUrl?: string; logLevel: string }) => {
       const port = o.port ?? Number(process.env.PORT ?? 3000);
       const problems = [
         !Number.isInteger(port) || port < 0 || port > 65535 ? `--port must be a port number, got ${port}` : null,
@@ -86,7 +87,7 @@ Examples:
         !Number.isInteger(o.workerInterval) || o.workerInterval < 1 || o.workerInterval > 60 ? '--worker-interval must be a whole number of seconds from 1 to 60' : null,
       ].filter((p) => p !== null);
       if (problems.length > 0) { process.stderr.write(problems.map((p) => `segments: ${p}\n`).join('')); exitCode = 2; return; }
-      exitCode = await runServe({ port, host: o.host, demo: o.demo, demoContacts: o.demoContacts, workerIntervalSeconds: o.workerInterval, db: o.db, databaseUrl: o.databaseUrl, logLevel: o.logLevel });
+      exitCode = await runServe({ port, host: o.host, demo: o.demo, demoContacts: o.demoContacts, workerIntervalSeconds: o.workerInterval, worker: o.worker, db: o.db, databaseUrl: o.databaseUrl, logLevel: o.logLevel });
     });
 
   try {

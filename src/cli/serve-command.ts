@@ -22,6 +22,8 @@ export interface ServeOptions {
   readonly demo: boolean;
   readonly demoContacts: number;
   readonly workerIntervalSeconds: number;
+  /** False: the API only (another server runs the background work). */
+  readonly worker: boolean;
   readonly db?: string;
   readonly databaseUrl?: string;
   readonly logLevel: string;
@@ -37,7 +39,7 @@ export async function runServe(options: ServeOptions): Promise<number> {
     const firstToken = await firstStart(app, options);
     const server = await buildServer(app, { logger, allowPrivateWebhooks: config.allowPrivateWebhooks });
     const inFlight = countInFlight(server);
-    worker = Promise.all([
+    worker = !options.worker ? null : Promise.all([
       runWorker(app.database, app.states, {
         intervalMs: options.workerIntervalSeconds * 1000, signal: stop.signal,
         onPass: (pass) => { if (pass.builds + pass.refreshed > 0) logger.info(pass, 'worker pass'); },

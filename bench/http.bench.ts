@@ -1,0 +1,87 @@
+// bench:http — the API over real HTTP on the 1M-contact SQLite store with the 60 BENCH segments:
+// `GET /v1/contacts/{id}` (the contact with its segments), `PATCH /v1/contacts/{id}` that changes
+// membership, and `GET /v1/segments` (60 live counts), each at a fixed concurrency, with autocannon
+// in this process and the server (`segments serve`, built dist/) in its own. The baseline in the
+// same run is `GET /health`: the framework and one trivial query, what a request costs at least.
+// Targets: reads ≥ 5,000/s with p99 < 20 ms; membership-changing writes ≥ 1,500/s with p99 < 50 ms;
+// the segment list p99 < 10 ms.
+// The server works on a copy of the kept store (bench/.cache/http-store-N.sqlite, made once with
+// VACUUM INTO and kept: the writes change it, which changes no figure).
+// Usage: npm run bench:http -- [--contacts N] [--connections C] [--seconds S]
+import { spawn } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { sql } from 'kysely';
+import { createToken } from '../src/access/tokens.js';
+import { createDatabase } from '../src/db/database.js';
+import { migrateToLatest } from '../src/db/migrate.js';
+import { writeTransaction } from '../src/db/write-transaction.js';
+import { contactStream } from './fixtures.js';
+import { benchHeader, fmt, load, log, numberArg, table } from './harness.js';
+import { WORKSPACE, openPopulatedStore } from './store-fixtures.js';
+
+const N = numberArg('contacts', 1_000_000);
+const CONNECTIONS = numberArg('connections', 16);
+const SECONDS = numberArg('seconds', 10);
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+benchHeader('bench:http');
+log(`the SQLite store of ${fmt.int(N)} contacts with 60 segments; ${CONNECTIONS} connections, ${SECONDS} s a scenario\n`);
+if (!existsSync(`${root}dist/cli/main.js`)) throw new Error('bench:http runs the built server: npm run build first');
+
+const copy = new URL(`./.cache/http-store-${N}.sqlite`, import.meta.url).pathname;
+if (!existsSync(copy)) {
+  const store = await openPopulatedStore('sqlite', N, log);
+  const t0 = performance.now();
+  await sql`VACUUM INTO ${copy}`.execute(store.database.db);
+  await store.close();
+  log(`copied the store to ${copy} in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+}
+const database = createDatabase({ dialect: 'sqlite', filename: copy });
+await migrateToLatest(database);
+const { token } = await writeTransaction(database, (tx) => createToken(tx, WORKSPACE, { name: 'bench:http', role: 'admin' }));
+await database.close();
+
+const server = spawn(process.execPath, [`${root}bin/segments`, 'serve', '--db', copy, '--port', '0', '--no-demo', '--no-worker', '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'pipe'] });
+const url = await new Promise<string>((resolve, reject) => {
+  let stderr = '';
+  server.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); const m = /running at (http:\/\/\S+)/.exec(stderr); if (m) resolve(m[1]); });
+  server.on('close', (code) => reject(new Error(`the server exited (${code}): ${stderr}`)));
+});
+
+const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+const randomId = () => `c${Math.floor(Math.random() * N)}`;
+const bodies = [...contactStream(10_000, 0x77_11)].map(({ id: _id, ...attributes }) => JSON.stringify({ attributes }));
+let next = 0;
+
+interface Scenario { name: string; target: string; ok: (r: Row) => boolean; request: autocannon.Request }
+interface Row { name: string; rps: number; p50: number; p99: number; non2xx: number; errors: number }
+
+const scenarios: Scenario[] = [
+  { name: 'GET /health (baseline)', target: '', ok: () => true, request: { method: 'GET', path: '/health' } },
+  { name: 'GET /v1/contacts/{id}', target: '≥ 5,000/s, p99 < 20 ms', ok: (r) => r.rps >= 5000 && r.p99 < 20, request: { method: 'GET', setupRequest: (req) => ({ ...req, path: `/v1/contacts/${randomId()}` }) } },
+  { name: 'PATCH /v1/contacts/{id}', target: '≥ 1,500/s, p99 < 50 ms', ok: (r) => r.rps >= 1500 && r.p99 < 50,
+    request: { method: 'PATCH', setupRequest: (req) => ({ ...req, path: `/v1/contacts/${randomId()}`, body: bodies[next++ % bodies.length] }) } },
+  { name: 'GET /v1/segments (60 counts)', target: 'p99 < 10 ms', ok: (r) => r.p99 < 10, request: { method: 'GET', path: '/v1/segments' } },
+];
+
+async function run(s: Scenario, seconds: number): Promise<Row> {
+  const result = await autocannon({ url, connections: CONNECTIONS, duration: seconds, headers, requests: [s.request] });
+  return { name: s.name, rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx, errors: result.errors };
+}
+
+try {
+  await run(scenarios[1], 2); // warm-up: the server's caches and the page cache
+  const rows: Row[] = [];
+  for (const s of scenarios) rows.push(await run(s, SECONDS));
+  const baseline = rows[0].rps;
+  log(table(['scenario', 'req/s', 'p50 ms', 'p99 ms', '÷ baseline', 'non-2xx', 'target', ''],
+    rows.map((r, i) => [r.name, fmt.int(Math.round(r.rps)), String(r.p50), String(r.p99), (r.rps / baseline).toFixed(2), String(r.non2xx + r.errors),
+      scenarios[i].target, scenarios[i].target === '' ? '' : scenarios[i].ok(r) ? 'met' : 'MISSED'])));
+  log(`\n${load()}`);
+  writeFileSync(new URL('./.cache/http-last.json', import.meta.url), JSON.stringify({ at: new Date().toISOString(), N, CONNECTIONS, SECONDS, rows }, null, 2));
+  if (rows.some((r) => r.non2xx + r.errors > 0)) log('some requests failed: the figures above are not valid');
+} finally {
+  server.kill('SIGTERM');
+}
