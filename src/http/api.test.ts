@@ -50,6 +50,15 @@ describe.each<Dialect>(['sqlite', 'postgres'])('the HTTP API on %s', (dialect) =
     expectProblem(await req('PATCH', '/v1/workspace', { json: { time_zone: 'Mars/Olympus' } }), 400, 'time_zone');
     expectProblem(await req('PATCH', '/v1/workspace', { json: { colour: 'red' } }), 400, 'colour');
     expect((await req('PATCH', '/v1/workspace', { json: { name: 'Acme Inc' } })).body).toMatchObject({ name: 'Acme Inc' });
+
+    // A new time zone changes what days mean: every dynamic segment is rebuilt.
+    const seg = await req('POST', '/v1/segments', { json: { name: 'Joined 2025', condition: { attr: 'created_at', op: 'gte', value: '2025-01-01' } } });
+    await t.settle();
+    expect((await req('PATCH', '/v1/workspace', { json: { time_zone: 'America/Sao_Paulo' } })).body.time_zone).toBe('America/Sao_Paulo');
+    expect((await req('GET', `/v1/segments/${seg.body.id}`)).body).toMatchObject({ status: 'building', version: 2 });
+    await t.settle();
+    expect((await req('GET', `/v1/segments/${seg.body.id}`)).body).toMatchObject({ status: 'ready', active_version: 2 });
+    expect((await req('DELETE', `/v1/segments/${seg.body.id}`)).status).toBe(204);
   });
 
   it.skipIf(skip)('manages custom attributes: create, refuse bad and duplicate keys, update with If-Match, delete unless used', async () => {
@@ -83,6 +92,13 @@ describe.each<Dialect>(['sqlite', 'postgres'])('the HTTP API on %s', (dialect) =
     expectProblem(refused, 409);
     expect(refused.body.detail).toContain('Paying');
     expectProblem(await req('PATCH', '/v1/attributes/plan', { json: { options: ['free'] } }), 409);
+
+    // Disabled: the segment using it keeps working; a new definition may not use it.
+    expect((await req('PATCH', '/v1/attributes/plan', { json: { enabled: false } })).body.enabled).toBe(false);
+    expectProblem(await req('POST', '/v1/segments', { json: { name: 'Pro only', condition: { attr: 'plan', op: 'eq', value: 'pro' } } }), 400, 'condition.attr');
+    await t.settle();
+    expect((await req('GET', `/v1/segments/${seg.body.id}`)).body).toMatchObject({ status: 'ready', member_count: 1 });
+    expect((await req('PATCH', '/v1/attributes/plan', { json: { enabled: true } })).body.enabled).toBe(true);
     expectProblem(await req('DELETE', '/v1/attributes/email'), 409);
     expect((await req('POST', '/v1/attributes', { json: { key: 'scratch', type: 'text' } })).status).toBe(201);
     expect((await req('DELETE', '/v1/attributes/scratch')).status).toBe(204);
