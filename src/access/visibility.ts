@@ -16,12 +16,16 @@ export const NOBODY: HiddenFrom = { agents: [], teams: [] };
 /** The ids of the workspace's segments hidden from this principal (none for an admin). */
 export async function hiddenSegments(db: Tx, principal: Principal): Promise<ReadonlySet<string>> {
   if (principal.role === 'admin') return new Set();
-  const teams = principal.teams.length > 0 ? [...principal.teams] : ['\u0000'];
+  // Only the clauses the principal has: no placeholder id for a missing agent id or an empty team
+  // list (a NUL placeholder is an error on PostgreSQL, "invalid byte sequence": every request of
+  // an agent token without teams was a 500).
+  const agentId = principal.agentId, teams = [...principal.teams];
+  if (agentId === null && teams.length === 0) return new Set();
   const rows = await db.selectFrom('segment_hidden_from').select('segment_id').distinct()
     .where('workspace_id', '=', principal.workspaceId)
     .where((eb) => eb.or([
-      eb.and([eb('principal_kind', '=', 'agent'), eb('principal_id', '=', principal.agentId ?? '\u0000')]),
-      eb.and([eb('principal_kind', '=', 'team'), eb('principal_id', 'in', teams)]),
+      ...(agentId !== null ? [eb.and([eb('principal_kind', '=', 'agent'), eb('principal_id', '=', agentId)])] : []),
+      ...(teams.length > 0 ? [eb.and([eb('principal_kind', '=', 'team'), eb('principal_id', 'in', teams)])] : []),
     ]))
     .execute();
   return new Set(rows.map((r) => r.segment_id));

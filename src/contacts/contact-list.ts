@@ -5,6 +5,7 @@
 import { sql } from 'kysely';
 import type { Expression, SqlBool } from 'kysely';
 import { compileSql } from '../conditions/compile-sql.js';
+import { unstorableText } from '../conditions/fold.js';
 import { SLOT_COLUMN } from '../conditions/sql-layout.js';
 import type { Condition } from '../conditions/types.js';
 import type { Tx } from '../db/write-transaction.js';
@@ -61,7 +62,7 @@ export async function listContacts(db: Tx, ctx: ContactListContext, query: Conta
     .select(['c.pk', 'c.id', 'c.version', 'c.created_ms', 'c.updated_ms', 'd.document', sql<SortValue>`${value}`.as('sort_value')])
     .where('c.workspace_id', '=', ctx.workspaceId);
   if (query.condition) q = q.where(compileSql(query.condition, { dialect: dialectOf(db), columns: ctx.columns, timeZone: ctx.timeZone, now: ctx.now, workspaceId: ctx.workspaceId }));
-  if (query.cursor) q = q.where(after(readCursor(query.cursor, sort), value, desc));
+  if (query.cursor) q = q.where(after(readCursor(query.cursor, sort, column), value, desc));
   const direction = desc ? sql`desc` : sql`asc`;
   const rows = await q.orderBy(sql`(case when ${value} is null then 1 else 0 end)`)
     .orderBy(sql`${value} ${direction}`).orderBy(sql`c.pk ${direction}`).limit(query.limit + 1).execute();
@@ -84,13 +85,26 @@ function writeCursor(sort: string, value: SortValue, pk: number): string {
   return Buffer.from(JSON.stringify([sort, value, pk])).toString('base64url');
 }
 
-function readCursor(cursor: string, sort: string): { value: SortValue; pk: number } {
+function readCursor(cursor: string, sort: string, column: string): { value: SortValue; pk: number } {
   const bad = () => new InvalidInput('invalid page', [{ path: 'cursor', message: 'not a cursor this list returned with this sort' }]);
   if (!/^[A-Za-z0-9_-]{1,2000}$/.test(cursor)) throw bad();
   let parsed: unknown;
   try { parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString()); } catch { throw bad(); }
   if (!Array.isArray(parsed) || parsed.length !== 3 || parsed[0] !== sort || !Number.isSafeInteger(parsed[2])) throw bad();
   const v = parsed[1] as unknown;
-  if (v !== null && typeof v !== 'string' && typeof v !== 'number') throw bad();
-  return { value: v, pk: parsed[2] as number };
+  if (v !== null && !fitsColumn(v, column)) throw bad();
+  return { value: v as SortValue, pk: parsed[2] as number };
+}
+
+/**
+ * A cursor's value has its column's type: a forged cursor with a text for a number column (or
+ * 0.5 for a bigint, or a NUL in a text) reached PostgreSQL, which refused it with an error (a 500).
+ */
+function fitsColumn(v: unknown, column: string): boolean {
+  if (column === 'id' || column.startsWith('t')) return typeof v === 'string' && unstorableText(v) === null;
+  if (column.startsWith('n')) return typeof v === 'number' && Number.isFinite(v);
+  if (column.startsWith('b')) return v === 0 || v === 1;
+  // pk, updated_ms and date slots: whole numbers (bigint; node-postgres reads a bigint as text, so
+  // the cursors it writes hold the text).
+  return Number.isSafeInteger(v) || (typeof v === 'string' && /^-?[0-9]{1,16}$/.test(v) && Number.isSafeInteger(Number(v)));
 }

@@ -314,9 +314,9 @@ describe.each<Dialect>(['sqlite', 'postgres'])('workspace isolation and access c
   });
 
   describe.skipIf(skip)('segments hidden from agents and teams', () => {
-    const ids = { fromAgent: '', fromTeam: '', visible: '', onHidden: '' };
+    const ids = { fromAgent: '', fromTeam: '', visible: '' };
     const contactId = 'c-hidden';
-    let otherAgent = '', otherTeam = '', sameTeam = '';
+    let otherAgent = '', otherTeam = '', sameTeam = '', noTeams = '', noAgentId = '', teamsOnly = '';
 
     beforeAll(async () => {
       expect((await t.request('POST', '/v1/contacts', { json: { id: contactId, attributes: { tags: ['secret'] } } })).status).toBe(201);
@@ -337,6 +337,10 @@ describe.each<Dialect>(['sqlite', 'postgres'])('workspace isolation and access c
       otherAgent = await token({ name: 'agent b', role: 'agent', agent_id: 'agent-b', teams: ['tier2'] });
       otherTeam = await token({ name: 'agent c', role: 'agent', agent_id: 'agent-c', teams: ['tier2', 'billing'] });
       sameTeam = await token({ name: 'agent d', role: 'agent', agent_id: 'agent-d', teams: ['tier1'] });
+      // Tokens without teams, or without an agent id (on PostgreSQL these were once 500s).
+      noTeams = await token({ name: 'agent e', role: 'agent', agent_id: 'agent-e' });
+      noAgentId = await token({ name: 'integration', role: 'agent' });
+      teamsOnly = await token({ name: 'team bot', role: 'agent', agent_id: null, teams: ['tier1'] });
     });
 
     const hiddenIds = () => [ids.fromAgent, ids.fromTeam];
@@ -420,8 +424,8 @@ describe.each<Dialect>(['sqlite', 'postgres'])('workspace isolation and access c
       });
     }
 
-    it('an agent of another id and other teams sees every segment', async () => {
-      for (const token of [otherAgent, otherTeam]) {
+    it('an agent of another id and other teams (or none) sees every segment', async () => {
+      for (const token of [otherAgent, otherTeam, noTeams, noAgentId]) {
         const as = (method: string, path: string, json?: unknown) => t.request(method, path, { token, json });
         const listed = (await as('GET', '/v1/segments')).body.data.map((s: { id: string }) => s.id);
         for (const id of [...hiddenIds(), ids.visible]) {
@@ -434,6 +438,16 @@ describe.each<Dialect>(['sqlite', 'postgres'])('workspace isolation and access c
         }
         expect((await as('GET', `/v1/contacts/${contactId}`)).body.segments.map((s: { id: string }) => s.id).sort()).toEqual([...hiddenIds(), ids.visible].sort());
       }
+    });
+
+    it('a token of a team and no agent id: the team\'s segments are hidden, the agent\'s are not', async () => {
+      const listed = await t.request('GET', '/v1/segments', { token: teamsOnly });
+      expect(listed.status).toBe(200);
+      expect(listed.body.data.map((s: { id: string }) => s.id)).toEqual(expect.arrayContaining([ids.fromAgent, ids.visible]));
+      expect(listed.body.data.map((s: { id: string }) => s.id)).not.toContain(ids.fromTeam);
+      expectProblem(await t.request('GET', `/v1/segments/${ids.fromTeam}`, { token: teamsOnly }), 404);
+      expect((await t.request('GET', `/v1/contacts/${contactId}`, { token: teamsOnly })).body.segments.map((s: { id: string }) => s.id).sort())
+        .toEqual([ids.fromAgent, ids.visible].sort());
     });
 
     it('unhiding a segment shows it to the agent at once; hiding it again hides it', async () => {

@@ -1,6 +1,7 @@
 // The HTTP server: Fastify with TypeBox schemas (unknown fields are refused, never stripped), every
 // error an RFC 9457 problem, every /v1 route behind a token and scoped to the token's workspace,
 // OpenAPI 3.1 at /openapi.json and browsable at /docs.
+import { STATUS_CODES } from 'node:http';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify from 'fastify';
@@ -9,6 +10,7 @@ import type { App } from '../app.js';
 import { authHook } from './auth.js';
 import { JSON_BODY_LIMIT } from './limits.js';
 import { HttpProblem, errorHandler, sendProblem, problemOf } from './problems.js';
+import { refuseUnstorableText } from './storable.js';
 import { attributeRoutes } from './routes/attributes.js';
 import { contactRoutes } from './routes/contacts.js';
 import { eventRoutes } from './routes/events.js';
@@ -32,9 +34,34 @@ export async function buildServer(app: App, options: ServerOptions = {}): Promis
     bodyLimit: JSON_BODY_LIMIT,
     // Typos are 400s naming the field: Ajv must not strip unknown properties or coerce body types.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: true } },
+    // An id is at most 255 characters, which URL-encoded can be ~3 KB; the router's default (100)
+    // refused contact ids of 101 to 255 characters with a bare 414. Longer ids are a 400 (IdParams).
+    routerOptions: { maxParamLength: 4096 },
+    // The router's own refusals (a malformed %-escape, a path parameter over that limit) as problems.
+    frameworkErrors: (error, _request, reply) => sendProblem(reply, problemOf(error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      ? new HttpProblem(414, 'uri_too_long', 'The URL is too long', 'a path parameter is at most 4096 characters')
+      : error.code === 'FST_ERR_BAD_URL' ? new HttpProblem(400, 'bad_url', 'The URL is not valid', error.message) : error)),
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    // What Node refuses before Fastify sees a request (a URL or headers over 16 KiB, a malformed
+    // request line) is a problem too, not Fastify's default {"error", "message"} JSON.
+    clientErrorHandler: (error, socket) => {
+      const code = (error as { code?: string }).code;
+      if (code === 'ECONNRESET' || socket.destroyed) return;
+      const problem = problemOf(code === 'HPE_HEADER_OVERFLOW'
+        ? new HttpProblem(431, 'headers_too_large', 'The URL or headers are too large', 'the URL and headers are at most 16 KiB: send a large condition in the body of POST /v1/contacts/search')
+        : code === 'ERR_HTTP_REQUEST_TIMEOUT' ? new HttpProblem(408, 'request_timeout', 'The request took too long')
+          : new HttpProblem(400, 'bad_request', 'The request is not valid HTTP'));
+      const body = JSON.stringify(problem);
+      if (socket.writable) {
+        socket.write(`HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/problem+json\r\nConnection: close\r\n\r\n${body}`);
+      }
+      socket.destroy(error);
+    },
   });
+  // JSON only: Fastify's default text/plain parser would hand a string to routes that expect an
+  // object (a misleading 400 "expected object"); another content type is a 415 problem.
+  server.removeContentTypeParser('text/plain');
   server.decorateRequest('principal', null);
   server.setErrorHandler(errorHandler);
   server.setNotFoundHandler((request, reply) => sendProblem(reply, problemOf(new HttpProblem(404, 'not_found', 'Not found', `no route ${request.method} ${request.url.split('?')[0]}`))));
@@ -58,6 +85,7 @@ export async function buildServer(app: App, options: ServerOptions = {}): Promis
   // Everything under /v1 needs a token; health, the OpenAPI document and the docs do not.
   await server.register(async (v1) => {
     v1.addHook('onRequest', authHook(app.database));
+    v1.addHook('preValidation', refuseUnstorableText);
     await workspaceRoutes(v1, app);
     await tokenRoutes(v1, app);
     await attributeRoutes(v1, app);

@@ -7,9 +7,8 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Transform } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { Readable } from 'node:stream';
 import multipart from '@fastify/multipart';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
@@ -56,8 +55,13 @@ async function readUpload(request: FastifyRequest, format: ImportFormat | undefi
     if (!part) throw new HttpProblem(400, 'invalid_input', 'The request is not valid', undefined, [{ path: 'file', message: 'expected a file part' }]);
     return { stream: part.file, format: format ?? formatOfFileName(part.filename) ?? typeFormat(part.mimetype) };
   }
-  return { stream: request.body as Readable, format: format ?? typeFormat(request.headers['content-type'] ?? '') };
+  // A JSON body reaches this route parsed (the JSON parser is the server's), not as a stream: it
+  // was a 500 (resume() of an object); it is a 415 like any other type the import does not take.
+  if (!(request.body instanceof Readable)) throw unsupportedType();
+  return { stream: request.body, format: format ?? typeFormat(request.headers['content-type'] ?? '') };
 }
+
+const unsupportedType = () => new HttpProblem(415, 'unsupported_media_type', 'The content type is not accepted', 'send text/csv or application/x-ndjson, a .csv / .jsonl file part, or ?format=csv|jsonl');
 
 function typeFormat(contentType: string): ImportFormat | null {
   const type = contentType.split(';')[0].trim().toLowerCase();
@@ -128,7 +132,7 @@ export async function importRoutes(v1: FastifyInstance, app: App): Promise<void>
       const upload = await readUpload(request, request.query.format);
       if (upload.format === null) {
         upload.stream.resume();
-        throw new HttpProblem(415, 'unsupported_media_type', 'The content type is not accepted', 'send text/csv or application/x-ndjson, a .csv / .jsonl file part, or ?format=csv|jsonl');
+        throw unsupportedType();
       }
       const dir = await mkdtemp(join(tmpdir(), 'segments-import-'));
       const file = join(dir, 'upload');
