@@ -1,8 +1,11 @@
 // Segments hidden from chosen agents or teams. To a principal they are hidden from, such a segment
 // does not exist: not in lists, not in a contact's segments, not in counts, not by id, not in a
-// condition (it reads as an unknown segment). Admins see every segment.
+// condition (it reads as an unknown segment). A segment built on a hidden one is hidden from the
+// same people: its definition names the hidden one, and its members would tell who is in it.
+// Admins see every segment.
 import type { Tx } from '../db/write-transaction.js';
 import { InvalidInput } from '../errors.js';
+import { dependentsOf } from '../segments/dependencies.js';
 import { PRINCIPAL_ID } from './tokens.js';
 import type { Principal } from './tokens.js';
 
@@ -13,8 +16,15 @@ export interface HiddenFrom {
 
 export const NOBODY: HiddenFrom = { agents: [], teams: [] };
 
-/** The ids of the workspace's segments hidden from this principal (none for an admin). */
-export async function hiddenSegments(db: Tx, principal: Principal): Promise<ReadonlySet<string>> {
+/** The ids of the workspace's segments hidden from this principal (none for an admin), with every segment built on one. */
+export async function hiddenSegments(db: Tx, principal: Principal, segments: ReadonlyArray<{ readonly id: string; readonly dependsOn: readonly string[] }>): Promise<ReadonlySet<string>> {
+  const hidden = await hiddenDirectly(db, principal);
+  if (hidden.size === 0) return hidden;
+  for (const id of [...hidden]) for (const d of dependentsOf(segments, id)) hidden.add(d.id);
+  return hidden;
+}
+
+async function hiddenDirectly(db: Tx, principal: Principal): Promise<Set<string>> {
   if (principal.role === 'admin') return new Set();
   // Only the clauses the principal has: no placeholder id for a missing agent id or an empty team
   // list (a NUL placeholder is an error on PostgreSQL, "invalid byte sequence": every request of

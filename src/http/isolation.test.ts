@@ -456,5 +456,19 @@ describe.each<Dialect>(['sqlite', 'postgres'])('workspace isolation and access c
       expect((await t.request('PATCH', `/v1/segments/${ids.fromAgent}`, { json: { hidden_from: { agents: ['agent-a'] } } })).status).toBe(200);
       expectProblem(await t.request('GET', `/v1/segments/${ids.fromAgent}`, { token: t.tokens.agent }), 404);
     });
+
+    it('a segment built on a hidden one is hidden from the same people: its definition and members would tell', async () => {
+      const built = await t.request('POST', '/v1/segments', { json: { name: 'Built on hidden', condition: { attr: 'segments', op: 'contains', value: ids.fromAgent } } });
+      const further = await t.request('POST', '/v1/segments', { json: { name: 'Built on that', condition: { attr: 'segments', op: 'not_contains', value: built.body.id } } });
+      await t.settle();
+      const listed = (await t.request('GET', '/v1/segments', { token: t.tokens.agent })).body.data.map((s: { id: string }) => s.id);
+      expect(listed).not.toContain(built.body.id);
+      expect(listed).not.toContain(further.body.id);
+      expect(JSON.stringify(listed)).not.toContain(ids.fromAgent);
+      expectProblem(await t.request('GET', `/v1/segments/${built.body.id}`, { token: t.tokens.agent }), 404);
+      expect((await t.request('GET', `/v1/segments/${built.body.id}`, { token: otherAgent })).status).toBe(200);
+      expect((await t.request('GET', `/v1/contacts/${contactId}`, { token: t.tokens.agent })).body.segments.map((s: { id: string }) => s.id)).not.toContain(built.body.id);
+      for (const id of [further.body.id, built.body.id]) expect((await t.request('DELETE', `/v1/segments/${id}`)).status).toBe(204);
+    });
   });
 });

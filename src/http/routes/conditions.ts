@@ -10,7 +10,7 @@ import { InvalidInput } from '../../errors.js';
 import type { WorkspaceState } from '../../segments/workspace-state.js';
 
 export async function readCondition(db: Tx, principal: Principal, state: WorkspaceState, input: unknown, path: string): Promise<Condition> {
-  const hidden = await hiddenSegments(db, principal);
+  const hidden = await hiddenSegments(db, principal, state.segments);
   const result = validate(state.schema, input, { segments: 'segment', isKnownSegment: (id) => state.byId.has(id) && !hidden.has(id) });
   if (!result.ok) throw new InvalidInput('invalid condition', result.issues.map((i) => ({ path: i.path ? `${path}.${i.path}` : path, message: i.message })));
   return result.condition;

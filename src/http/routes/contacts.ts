@@ -88,7 +88,7 @@ export async function contactRoutes(v1: FastifyInstance, app: App): Promise<void
     const state = await states.get(database.db, principal.workspaceId);
     const contact = await readContact(database.db, principal.workspaceId, id);
     if (!contact) throw new NotFound('contact', id);
-    const hidden = await hiddenSegments(database.db, principal);
+    const hidden = await hiddenSegments(database.db, principal, state.segments);
     const members = await storedMembership(database.db, principal.workspaceId, contact.pk);
     const segments = [...members].filter(([sid]) => !hidden.has(sid) && state.byId.has(sid))
       .map(([sid, since]) => ({ id: sid, name: state.byId.get(sid)!.name, since: iso(since)! }))
@@ -109,7 +109,7 @@ export async function contactRoutes(v1: FastifyInstance, app: App): Promise<void
   async function page(principal: Principal, query: Omit<ContactListQuery, 'condition'> & { condition: unknown }, conditionPath: string) {
     const state = await states.get(database.db, principal.workspaceId);
     const condition = query.condition === undefined ? null : await readCondition(database.db, principal, state, query.condition, conditionPath);
-    const hidden = await hiddenSegments(database.db, principal);
+    const hidden = await hiddenSegments(database.db, principal, state.segments);
     const result = await listContacts(database.db, { workspaceId: state.workspaceId, columns: state.columns, timeZone: state.timeZone, now: Date.now() }, { ...query, condition });
     const members = await membershipsOf(principal, result.contacts.map((c) => c.pk));
     return {

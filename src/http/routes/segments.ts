@@ -17,6 +17,7 @@ import { listMembers } from '../../segments/members.js';
 import { previewCount, previewImpact, previewMembers } from '../../segments/preview.js';
 import { createSegment, deleteSegment, getSegment, listSegments, updateSegment } from '../../segments/segment-store.js';
 import type { Segment } from '../../segments/segment-store.js';
+import type { WorkspaceStates } from '../../segments/workspace-state.js';
 import { principalOf } from '../auth.js';
 import { HttpProblem } from '../problems.js';
 import { IdParams, PageQuery, ifMatch, iso, pageLimit, problems, setEtag } from '../schemas.js';
@@ -83,9 +84,10 @@ async function builds(db: Tx, workspaceId: string, ids: readonly string[]): Prom
 }
 
 /** The segment, or 404 when it does not exist or is hidden from the principal. */
-async function visibleSegment(db: Tx, principal: Principal, id: string): Promise<Segment> {
+async function visibleSegment(db: Tx, states: WorkspaceStates, principal: Principal, id: string): Promise<Segment> {
   const segment = await getSegment(db, principal.workspaceId, id);
-  if ((await hiddenSegments(db, principal)).has(id)) throw new NotFound('segment', id);
+  const state = await states.get(db, principal.workspaceId);
+  if ((await hiddenSegments(db, principal, state.segments)).has(id)) throw new NotFound('segment', id);
   return segment;
 }
 
@@ -102,7 +104,7 @@ export async function segmentRoutes(v1: FastifyInstance, app: App): Promise<void
     schema: { tags: ['segments'], summary: 'Every segment the token may see, with its live member count and status', response: { 200: Type.Object({ data: Type.Array(SegmentSchema) }), ...problems(401) } },
   }, async (request) => {
     const principal = principalOf(request);
-    const hidden = await hiddenSegments(database.db, principal);
+    const hidden = await hiddenSegments(database.db, principal, (await states.get(database.db, principal.workspaceId)).segments);
     const segments = (await listSegments(database.db, principal.workspaceId)).filter((s) => !hidden.has(s.id));
     const building = await builds(database.db, principal.workspaceId, segments.filter((s) => s.status === 'building').map((s) => s.id));
     const hiddenFrom = principal.role === 'admin' ? await hiddenFromOf(database.db, principal.workspaceId, segments.map((s) => s.id)) : null;
@@ -114,7 +116,7 @@ export async function segmentRoutes(v1: FastifyInstance, app: App): Promise<void
     schema: { tags: ['segments'], summary: 'One segment', params: IdParams, response: { 200: SegmentSchema, ...problems(401, 404) } },
   }, async (request, reply) => {
     const principal = principalOf(request);
-    const { body, etag } = await present(database.db, principal, await visibleSegment(database.db, principal, request.params.id));
+    const { body, etag } = await present(database.db, principal, await visibleSegment(database.db, states, principal, request.params.id));
     setEtag(reply, etag);
     return body;
   });
@@ -178,7 +180,7 @@ export async function segmentRoutes(v1: FastifyInstance, app: App): Promise<void
     },
   }, async (request) => {
     const principal = principalOf(request);
-    await visibleSegment(database.db, principal, request.params.id);
+    await visibleSegment(database.db, states, principal, request.params.id);
     const page = await listMembers(database.db, principal.workspaceId, request.params.id, { limit: pageLimit(request.query.limit), after: request.query.cursor ?? null })
       .catch((error: unknown) => { throw renamePath(error, 'after', 'cursor'); });
     return { data: page.members.map((m) => ({ id: m.id, since: iso(m.since)! })), next_cursor: page.next };
@@ -215,7 +217,7 @@ export async function segmentRoutes(v1: FastifyInstance, app: App): Promise<void
     const state = await states.get(database.db, principal.workspaceId);
     const condition = await readCondition(database.db, principal, state, request.body.condition, 'condition');
     const now = Date.now();
-    if (request.body.segment_id !== undefined) await visibleSegment(database.db, principal, request.body.segment_id);
+    if (request.body.segment_id !== undefined) await visibleSegment(database.db, states, principal, request.body.segment_id);
     const [count, members, impact] = await Promise.all([
       previewCount(database, state, condition, now),
       previewMembers(database, state, condition, now, request.body.limit ?? 20),
