@@ -7,7 +7,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import Fastify from 'fastify';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { App } from '../app.js';
-import { authHook } from './auth.js';
+import { TokenCache, authHook } from './auth.js';
 import { JSON_BODY_LIMIT } from './limits.js';
 import { HttpProblem, errorHandler, sendProblem, problemOf } from './problems.js';
 import { refuseUnstorableText } from './storable.js';
@@ -82,12 +82,13 @@ export async function buildServer(app: App, options: ServerOptions = {}): Promis
   });
   server.get('/openapi.json', { schema: { hide: true } }, async () => server.swagger());
 
+  const tokens = new TokenCache(app.database);
   // Everything under /v1 needs a token; health, the OpenAPI document and the docs do not.
   await server.register(async (v1) => {
-    v1.addHook('onRequest', authHook(app.database));
+    v1.addHook('onRequest', authHook(tokens));
     v1.addHook('preValidation', refuseUnstorableText);
     await workspaceRoutes(v1, app);
-    await tokenRoutes(v1, app);
+    await tokenRoutes(v1, app, tokens);
     await attributeRoutes(v1, app);
     await contactRoutes(v1, app);
     await importRoutes(v1, app);

@@ -8,6 +8,7 @@ import { createToken, listTokens, revokeToken } from '../../access/tokens.js';
 import type { TokenRecord } from '../../access/tokens.js';
 import { writeTransaction } from '../../db/write-transaction.js';
 import { principalOf } from '../auth.js';
+import type { TokenCache } from '../auth.js';
 import { IdParams, iso, problems } from '../schemas.js';
 
 const TokenSchema = Type.Object({
@@ -26,7 +27,7 @@ const view = (t: TokenRecord) => ({
   id: t.id, name: t.name, role: t.role, agent_id: t.agentId, teams: [...t.teams], prefix: t.prefix, created_at: iso(t.createdMs)!, revoked_at: iso(t.revokedMs),
 });
 
-export async function tokenRoutes(v1: FastifyInstance, app: App): Promise<void> {
+export async function tokenRoutes(v1: FastifyInstance, app: App, cache: TokenCache): Promise<void> {
   v1.get('/tokens', {
     schema: { tags: ['tokens'], summary: 'The workspace\'s API tokens', response: { 200: Type.Object({ data: Type.Array(TokenSchema) }), ...problems(401, 403) } },
   }, async (request) => ({ data: (await listTokens(app.database.db, principalOf(request).workspaceId)).map(view) }));
@@ -43,5 +44,9 @@ export async function tokenRoutes(v1: FastifyInstance, app: App): Promise<void> 
 
   v1.delete<{ Params: Static<typeof IdParams> }>('/tokens/:id', {
     schema: { tags: ['tokens'], summary: 'Revoke a token', params: IdParams, response: { 200: Type.Object({ data: TokenSchema }), ...problems(401, 403, 404) } },
-  }, async (request) => ({ data: view(await writeTransaction(app.database, (tx) => revokeToken(tx, principalOf(request).workspaceId, request.params.id))) }));
+  }, async (request) => {
+    const revoked = await writeTransaction(app.database, (tx) => revokeToken(tx, principalOf(request).workspaceId, request.params.id));
+    cache.forget();
+    return { data: view(revoked) };
+  });
 }
