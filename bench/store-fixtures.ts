@@ -119,6 +119,7 @@ export async function openPopulatedStore(dialect: Dialect, n: number, log: (text
   const ready = await sql<{ n: number | string }>`SELECT count(*) AS n FROM contacts`.execute(database.db).then((r) => Number(r.rows[0].n) === n, () => false);
   let states: WorkspaceStates;
   if (ready) {
+    await migrateToLatest(database); // a store kept from before a new migration
     states = new WorkspaceStates();
   } else {
     log(`building the ${dialect} store of ${n} contacts (kept for later runs)…`);
