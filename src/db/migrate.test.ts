@@ -18,7 +18,7 @@ async function columnsOf(database: Database, table: string): Promise<string[]> {
   return found ? found.columns.map((c) => c.name) : [];
 }
 
-const ALL_MIGRATIONS = ['0001_contacts', '0002_segments', '0003_contact_documents'];
+const ALL_MIGRATIONS = ['0001_contacts', '0002_segments', '0003_contact_documents', '0004_access', '0005_webhooks'];
 
 /** What every dialect must give: the tables, the slots, the keys, and a migration run only once. */
 async function checkMigrations(database: Database): Promise<void> {
@@ -29,6 +29,9 @@ async function checkMigrations(database: Database): Promise<void> {
   );
   expect(await columnsOf(database, 'contact_documents')).toEqual(['contact_pk', 'workspace_id', 'document']);
   expect(await columnsOf(database, 'contact_list_values')).toEqual(['workspace_id', 'contact_pk', 'attr', 'value']);
+  expect(await columnsOf(database, 'api_tokens')).toEqual(['id', 'workspace_id', 'name', 'role', 'agent_id', 'teams', 'digest', 'prefix', 'created_ms', 'revoked_ms']);
+  expect(await columnsOf(database, 'segment_hidden_from')).toEqual(['workspace_id', 'segment_id', 'principal_kind', 'principal_id']);
+  expect(await columnsOf(database, 'webhook_deliveries')).toContain('next_attempt_ms');
 
   const { db } = database;
   const contact = { workspace_id: 'w1', id: 'a', created_ms: 1, updated_ms: 1, t1: 'x' };
@@ -63,7 +66,7 @@ async function checkDocumentsMove(database: Database): Promise<void> {
   });
   expect((await migrator.migrateTo('0002_segments')).error).toBeUndefined();
   await sql`insert into contacts (workspace_id, id, attributes, created_ms, updated_ms) values ('w1', 'old', '{"name":"Ana","mrr":5}', 1, 1)`.execute(database.db);
-  expect(await migrateToLatest(database)).toEqual(['0003_contact_documents']);
+  expect(await migrateToLatest(database)).toEqual(['0003_contact_documents', '0004_access', '0005_webhooks']);
   const rows = await database.db.selectFrom('contacts as c').innerJoin('contact_documents as d', 'd.contact_pk', 'c.pk')
     .select(['c.id', 'd.workspace_id', 'd.document']).execute();
   expect(rows).toEqual([{ id: 'old', workspace_id: 'w1', document: '{"name":"Ana","mrr":5}' }]);
@@ -111,8 +114,8 @@ describe.skipIf(pgUrl === null)('migrations on PostgreSQL', () => {
     try {
       await checkMigrations(test.database);
       const { rows } = await sql<{ n: string }>`SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = ${test.schema}`.execute(test.database.db);
-      // contacts, contact_list_values, the 7 tables of 0002, contact_documents and Kysely's two bookkeeping tables
-      expect(Number(rows[0].n)).toBe(12);
+      // contacts, contact_list_values, the 7 tables of 0002, contact_documents, 0004's three, 0005's two and Kysely's two bookkeeping tables
+      expect(Number(rows[0].n)).toBe(17);
     } finally {
       await test.drop();
     }

@@ -6,11 +6,15 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 
+/** Reads go through a memory map of this size: SQLite's compiled-in ceiling (asking for more gets this). */
+export const SQLITE_MMAP_BYTES = 2_147_418_112;
+
 // CommonJS source evaluated in each worker: it needs no file of its own next to the compiled code.
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
 const db = new Database(workerData.filename, { readonly: true, fileMustExist: true, timeout: 5000 });
+db.pragma('mmap_size = ' + Number(workerData.mmapBytes));
 const statements = new Map();
 parentPort.on('message', ({ id, sql, parameters }) => {
   try {
@@ -40,7 +44,7 @@ export function createSqliteReaders(filename: string, size = Math.max(1, Math.mi
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   let nextId = 1;
   const workers = Array.from({ length: size }, () => {
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { filename, driver } });
+    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { filename, driver, mmapBytes: SQLITE_MMAP_BYTES } });
     worker.unref(); // an idle reader never keeps the process alive
     worker.on('message', ({ id, value, error }: { id: number; value?: unknown; error?: string }) => {
       const p = pending.get(id);
