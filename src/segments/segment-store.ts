@@ -41,8 +41,8 @@ export function newSegmentId(): string {
   return `seg_${randomBytes(8).toString('hex')}`;
 }
 
-type SegmentRow = { id: string; name: string; description: string; kind: 'dynamic' | 'manual'; condition: string | null; version: number; active_version: number; status: 'building' | 'ready' | 'failed'; status_detail: string | null; member_count: number | string; created_ms: number | string; updated_ms: number | string };
-const toSegment = (r: SegmentRow): Segment => ({
+export type SegmentRow = { id: string; name: string; description: string; kind: 'dynamic' | 'manual'; condition: string | null; version: number; active_version: number; status: 'building' | 'ready' | 'failed'; status_detail: string | null; member_count: number | string; created_ms: number | string; updated_ms: number | string };
+export const toSegment = (r: SegmentRow): Segment => ({
   id: r.id, name: r.name, description: r.description, kind: r.kind, condition: r.condition === null ? null : JSON.parse(r.condition),
   version: r.version, activeVersion: r.active_version, status: r.status, statusDetail: r.status_detail, memberCount: Number(r.member_count),
   createdMs: Number(r.created_ms), updatedMs: Number(r.updated_ms),
@@ -50,7 +50,12 @@ const toSegment = (r: SegmentRow): Segment => ({
 const SEGMENT_COLUMNS = ['id', 'name', 'description', 'kind', 'condition', 'version', 'active_version', 'status', 'status_detail', 'member_count', 'created_ms', 'updated_ms'] as const;
 
 export async function listSegments(db: Tx, workspaceId: string): Promise<Segment[]> {
-  return (await db.selectFrom('segments').select(SEGMENT_COLUMNS).where('workspace_id', '=', workspaceId).orderBy('name_folded').execute()).map(toSegment);
+  return (await listSegmentRows(db, workspaceId)).map(toSegment);
+}
+
+/** The rows as stored, definitions as JSON text, by name. */
+export async function listSegmentRows(db: Tx, workspaceId: string): Promise<SegmentRow[]> {
+  return db.selectFrom('segments').select(SEGMENT_COLUMNS).where('workspace_id', '=', workspaceId).orderBy('name_folded').execute();
 }
 
 export async function getSegment(db: Tx, workspaceId: string, id: string): Promise<Segment> {

@@ -15,7 +15,7 @@ import { listContacts } from '../../contacts/contact-list.js';
 import type { ContactListQuery } from '../../contacts/contact-list.js';
 import { readContact } from '../../contacts/contact-store.js';
 import { InvalidInput, NotFound } from '../../errors.js';
-import { storedMembership } from '../../segments/membership-writer.js';
+import { readContactProfile } from '../../segments/contact-profile.js';
 import type { WorkspaceState } from '../../segments/workspace-state.js';
 import { principalOf } from '../auth.js';
 import { IdParams, iso, pageLimit, problems } from '../schemas.js';
@@ -86,11 +86,10 @@ export async function contactRoutes(v1: FastifyInstance, app: App): Promise<void
 
   async function profile(principal: Principal, id: string) {
     const state = await states.get(database.db, principal.workspaceId);
-    const contact = await readContact(database.db, principal.workspaceId, id);
+    const contact = await readContactProfile(database.db, principal.workspaceId, id);
     if (!contact) throw new NotFound('contact', id);
     const hidden = await hiddenSegments(database.db, principal, state.segments);
-    const members = await storedMembership(database.db, principal.workspaceId, contact.pk);
-    const segments = [...members].filter(([sid]) => !hidden.has(sid) && state.byId.has(sid))
+    const segments = [...contact.memberships].filter(([sid]) => !hidden.has(sid) && state.byId.has(sid))
       .map(([sid, since]) => ({ id: sid, name: state.byId.get(sid)!.name, since: iso(since)! }))
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     return {

@@ -1,0 +1,34 @@
+// A contact with the segments it belongs to, in one query (the contact profile, what a support
+// agent's sidebar shows on every conversation): its stored values and each membership with the
+// time it began.
+import { sql } from 'kysely';
+import type { StoredValues } from '../conditions/contact-values.js';
+import { dialectOf } from '../db/write-transaction.js';
+import type { Tx } from '../db/write-transaction.js';
+
+export interface ContactProfile {
+  readonly pk: number;
+  readonly id: string;
+  readonly values: StoredValues;
+  readonly version: number;
+  readonly createdMs: number;
+  readonly updatedMs: number;
+  /** Segment id → since (UTC ms). */
+  readonly memberships: ReadonlyMap<string, number>;
+}
+
+export async function readContactProfile(db: Tx, workspaceId: string, id: string): Promise<ContactProfile | null> {
+  // By the (contact_pk, segment_id) index; `+workspace_id` keeps SQLite off the workspace-first key.
+  const memberships = dialectOf(db) === 'postgres'
+    ? sql<string>`(select coalesce(json_agg(json_build_array(m.segment_id, m.since_ms)), '[]')::text from segment_members m where m.contact_pk = c.pk and m.workspace_id = c.workspace_id)`
+    : sql<string>`(select json_group_array(json_array(m.segment_id, m.since_ms)) from segment_members m where m.contact_pk = c.pk and +m.workspace_id = c.workspace_id)`;
+  const row = await db.selectFrom('contacts as c').innerJoin('contact_documents as d', 'd.contact_pk', 'c.pk')
+    .select(['c.pk', 'c.id', 'd.document', 'c.version', 'c.created_ms', 'c.updated_ms', memberships.as('memberships')])
+    .where('c.workspace_id', '=', workspaceId).where('c.id', '=', id).executeTakeFirst();
+  if (!row) return null;
+  return {
+    pk: Number(row.pk), id: row.id, values: JSON.parse(row.document) as StoredValues, version: row.version,
+    createdMs: Number(row.created_ms), updatedMs: Number(row.updated_ms),
+    memberships: new Map((JSON.parse(row.memberships) as Array<[string, number | string]>).map(([s, since]) => [s, Number(since)])),
+  };
+}
