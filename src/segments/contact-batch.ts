@@ -16,7 +16,8 @@ import { insertRows } from '../db/bulk-insert.js';
 import { unindexed } from '../db/unindexed.js';
 import { dialectOf } from '../db/write-transaction.js';
 import type { Tx } from '../db/write-transaction.js';
-import { CountDeltas, evaluateSegments, stageBuilds } from './membership-writer.js';
+import { CountDeltas, deleteMembers, evaluateSegments, insertEvents, stageBuilds } from './membership-writer.js';
+import type { MembershipEvent } from './membership-writer.js';
 import type { WorkspaceState } from './workspace-state.js';
 
 /** One contact the batch touches: as stored before the batch, and as the batch leaves it. */
@@ -29,14 +30,14 @@ interface Entry {
   values: Record<string, StoredValue>;
   version: number;
   changed: boolean;
-  /** Segment id → since: as stored before the batch, and as the batch leaves it. */
-  readonly storedMembers: ReadonlyMap<string, number>;
-  members: Map<string, number>;
+  /** Segment ids: as stored before the batch, and as the batch leaves it. */
+  readonly storedMembers: ReadonlySet<string>;
+  readonly members: Set<string>;
+  /** Segments the contact entered during the batch: their rows are (re)written with since = now. */
+  readonly entered: Set<string>;
   prepared: PreparedContact | null;
   nextChange: number;
 }
-
-interface PendingEvent { readonly type: 'segment.entered' | 'segment.left'; readonly segmentId: string; readonly version: number; readonly contactId: string }
 
 const IN_LIST = 400; // values per `IN (…)` list
 const PROVISIONAL_PK = 2 ** 52;
@@ -88,7 +89,7 @@ export async function writeContactBatch(tx: Tx, state: WorkspaceState, rows: Rea
     byEmail.add(foldedKey(e.values, 'email'), e);
   }
 
-  const events: PendingEvent[] = [];
+  const events: MembershipEvent[] = [];
   const touched: Entry[] = [];
   let provisional = PROVISIONAL_PK;
   const outcomes: RowOutcome[] = [];
@@ -110,7 +111,7 @@ export async function writeContactBatch(tx: Tx, state: WorkspaceState, rows: Rea
     if (!entry) {
       entry = {
         pk: provisional++, id: input.id ?? newContactId(), isNew: true, createdMs: now, values: merged, version: 1, changed: true,
-        storedMembers: new Map(), members: new Map(), prepared: null, nextChange: Infinity,
+        storedMembers: new Set(), members: new Set(), entered: new Set(), prepared: null, nextChange: Infinity,
       };
       byId.add(entry.id, entry);
       touched.push(entry);
@@ -133,7 +134,7 @@ export async function writeContactBatch(tx: Tx, state: WorkspaceState, rows: Rea
       const was = current.has(s.id), is = members.has(s.id);
       if (was === is) continue;
       events.push({ type: is ? 'segment.entered' : 'segment.left', segmentId: s.id, version: s.activeVersion, contactId: entry.id });
-      if (is) current.set(s.id, now); else current.delete(s.id);
+      if (is) { current.add(s.id); entry.entered.add(s.id); } else current.delete(s.id);
       counts.add(s.id, is ? 1 : -1);
     }
     entry.prepared = prepared;
@@ -143,13 +144,12 @@ export async function writeContactBatch(tx: Tx, state: WorkspaceState, rows: Rea
 
   if (touched.length > 0) {
     await writeContacts(tx, state, touched, now);
-    await writeMembers(tx, ws, touched);
+    await writeMembers(tx, ws, touched, now);
     // New contacts too: SQLite gives a new row the highest pk + 1, which is a deleted contact's pk
     // when that one was the highest, and so can lie behind a scan that passed it.
-    await stageBuilds(tx, state, touched.map((e) => ({ pk: e.pk, prepared: e.prepared!, memberIds: [...e.members.keys()] })), now);
+    await stageBuilds(tx, state, touched.map((e) => ({ pk: e.pk, prepared: e.prepared!, memberIds: [...e.members] })), now);
   }
-  await insertRows(tx, 'segment_events', ['workspace_id', 'type', 'segment_id', 'segment_version', 'contact_id', 'at_ms'],
-    events.map((e) => [ws, e.type, e.segmentId, e.version, e.contactId, now]));
+  await insertEvents(tx, ws, events, now);
   return outcomes;
 }
 
@@ -178,7 +178,7 @@ async function readNamedContacts(tx: Tx, state: WorkspaceState, keys: ReadonlyAr
         if (found.has(pk)) continue;
         found.set(pk, {
           pk, id: r.id, isNew: false, createdMs: Number(r.created_ms), values: JSON.parse(r.attributes) as Record<string, StoredValue>, version: r.version,
-          changed: false, storedMembers: new Map(), members: new Map(), prepared: null, nextChange: Infinity,
+          changed: false, storedMembers: new Set(), members: new Set(), entered: new Set(), prepared: null, nextChange: Infinity,
         });
       }
     }
@@ -188,13 +188,15 @@ async function readNamedContacts(tx: Tx, state: WorkspaceState, keys: ReadonlyAr
   await read(EMAIL_COLUMN as 't1', [...emails]);
   const pks = [...found.keys()];
   for (let i = 0; i < pks.length; i += IN_LIST) {
-    // By the (contact_pk, segment_id) index, not the key (workspace, segment, contact), which would walk every member.
-    const rows = await tx.selectFrom('segment_members as m').select(['m.contact_pk', 'm.segment_id', 'm.since_ms'])
+    // By the (contact_pk, segment_id) index, not the key (workspace, segment, contact), which would
+    // walk every member; and from that index alone (it holds workspace_id too on SQLite): reading
+    // since_ms as well cost one lookup in the table per membership.
+    const rows = await tx.selectFrom('segment_members as m').select(['m.contact_pk', 'm.segment_id'])
       .where(unindexed(dialectOf(tx), 'm.workspace_id'), '=', ws).where('m.contact_pk', 'in', pks.slice(i, i + IN_LIST)).execute();
     for (const r of rows) {
       const e = found.get(Number(r.contact_pk))!;
-      (e.storedMembers as Map<string, number>).set(r.segment_id, Number(r.since_ms));
-      e.members.set(r.segment_id, Number(r.since_ms));
+      (e.storedMembers as Set<string>).add(r.segment_id);
+      e.members.add(r.segment_id);
     }
   }
   return [...found.values()].sort((a, b) => a.pk - b.pk);
@@ -254,15 +256,14 @@ async function writeContacts(tx: Tx, state: WorkspaceState, touched: Entry[], no
 }
 
 /** segment_members from the net change of each contact over the batch. */
-async function writeMembers(tx: Tx, ws: string, touched: Entry[]): Promise<void> {
+async function writeMembers(tx: Tx, ws: string, touched: Entry[], now: number): Promise<void> {
   const inserts: unknown[][] = [];
   for (const e of touched) {
+    // A row goes when the contact left the segment, and when it left and came back (its since moves).
     const gone: string[] = [];
-    for (const [segmentId, since] of e.storedMembers) if (e.members.get(segmentId) !== since) gone.push(segmentId);
-    if (gone.length > 0) await tx.deleteFrom('segment_members').where('workspace_id', '=', ws).where('contact_pk', '=', e.pk).where('segment_id', 'in', gone).execute();
-    for (const [segmentId, since] of e.members) {
-      if (e.storedMembers.get(segmentId) !== since) inserts.push([ws, segmentId, e.pk, since]);
-    }
+    for (const segmentId of e.storedMembers) if (!e.members.has(segmentId) || e.entered.has(segmentId)) gone.push(segmentId);
+    await deleteMembers(tx, ws, e.pk, gone);
+    for (const segmentId of e.entered) if (e.members.has(segmentId)) inserts.push([ws, segmentId, e.pk, now]);
   }
   await insertRows(tx, 'segment_members', ['workspace_id', 'segment_id', 'contact_pk', 'since_ms'], inserts);
 }

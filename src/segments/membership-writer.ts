@@ -3,9 +3,8 @@
 // changes, one event per change, the counts, and the instant the result may next change with time.
 import { unindexed } from '../db/unindexed.js';
 import type { PreparedContact } from '../conditions/contact-values.js';
-import { sql } from 'kysely';
 import type { Tx } from '../db/write-transaction.js';
-import { insertRows } from '../db/bulk-insert.js';
+import { addToColumn, deleteRows, insertRows } from '../db/bulk-insert.js';
 import { dialectOf } from '../db/write-transaction.js';
 import type { CompiledSegment, WorkspaceState } from './workspace-state.js';
 
@@ -70,8 +69,14 @@ export async function updateMembership(tx: Tx, state: WorkspaceState, contact: C
 export function evaluateSegments(state: WorkspaceState, prepared: PreparedContact, isStoredMember: (s: CompiledSegment) => boolean, now: number) {
   const members = new Set<string>();
   let nextChange = Infinity;
+  // The `segments` value is copied only when a segment was added to it (members only grow here),
+  // not before each segment: most segments add nothing, and the copies were measurable.
+  let listed = -1;
   for (const s of state.segments) {
-    prepared[state.segmentsSlot] = members.size === 0 ? undefined : [...members];
+    if (members.size !== listed) {
+      prepared[state.segmentsSlot] = members.size === 0 ? undefined : [...members];
+      listed = members.size;
+    }
     if (s.building) {
       const b = s.building.predicate.nextChange(prepared, now);
       if (b < nextChange) nextChange = b;
@@ -93,19 +98,25 @@ export function evaluateSegments(state: WorkspaceState, prepared: PreparedContac
 export async function writeDiff(tx: Tx, state: WorkspaceState, contact: ContactRef, entered: readonly string[], left: readonly string[], now: number, counts: CountDeltas): Promise<void> {
   if (entered.length === 0 && left.length === 0) return;
   const ws = state.workspaceId;
-  if (entered.length > 0) {
-    await tx.insertInto('segment_members').values(entered.map((id) => ({ workspace_id: ws, segment_id: id, contact_pk: contact.pk, since_ms: now }))).execute();
-  }
-  if (left.length > 0) {
-    await tx.deleteFrom('segment_members').where('workspace_id', '=', ws).where('contact_pk', '=', contact.pk).where('segment_id', 'in', left).execute();
-  }
-  const version = (id: string) => state.byId.get(id)?.activeVersion ?? 0;
-  await tx.insertInto('segment_events').values([
-    ...entered.map((id) => ({ workspace_id: ws, type: 'segment.entered' as const, segment_id: id, segment_version: version(id), contact_id: contact.id, at_ms: now })),
-    ...left.map((id) => ({ workspace_id: ws, type: 'segment.left' as const, segment_id: id, segment_version: version(id), contact_id: contact.id, at_ms: now })),
-  ]).execute();
+  await insertRows(tx, 'segment_members', ['workspace_id', 'segment_id', 'contact_pk', 'since_ms'], entered.map((id) => [ws, id, contact.pk, now]));
+  await deleteMembers(tx, ws, contact.pk, left);
+  const event = (type: MembershipEvent['type']) => (id: string): MembershipEvent => ({ type, segmentId: id, version: state.byId.get(id)?.activeVersion ?? 0, contactId: contact.id });
+  await insertEvents(tx, ws, [...entered.map(event('segment.entered')), ...left.map(event('segment.left'))], now);
   for (const id of entered) counts.add(id, 1);
   for (const id of left) counts.add(id, -1);
+}
+
+/** Removes one contact's member rows of these segments. */
+export async function deleteMembers(tx: Tx, workspaceId: string, contactPk: number, segmentIds: readonly string[]): Promise<void> {
+  await deleteRows(tx, 'segment_members', { workspace_id: workspaceId, contact_pk: contactPk }, 'segment_id', segmentIds);
+}
+
+export interface MembershipEvent { readonly type: 'segment.entered' | 'segment.left'; readonly segmentId: string; readonly version: number; readonly contactId: string }
+
+/** The events of a transaction, in their order, in multi-row inserts. */
+export async function insertEvents(tx: Tx, workspaceId: string, events: readonly MembershipEvent[], now: number): Promise<void> {
+  await insertRows(tx, 'segment_events', ['workspace_id', 'type', 'segment_id', 'segment_version', 'contact_id', 'at_ms'],
+    events.map((e) => [workspaceId, e.type, e.segmentId, e.version, e.contactId, now]));
 }
 
 /**
@@ -129,9 +140,7 @@ export class CountDeltas {
     if (dialectOf(tx) === 'postgres') {
       await tx.selectFrom('segments').select('id').where('workspace_id', '=', workspaceId).where('id', 'in', changes.map(([id]) => id)).orderBy('id').forUpdate().execute();
     }
-    const delta = sql<number>`case ${sql.join(changes.map(([id, d]) => sql`when id = ${id} then cast(${d} as integer)`), sql` `)} else 0 end`;
-    await tx.updateTable('segments').set({ member_count: sql<number>`member_count + ${delta}` })
-      .where('workspace_id', '=', workspaceId).where('id', 'in', changes.map(([id]) => id)).execute();
+    await addToColumn(tx, 'segments', { workspace_id: workspaceId }, 'id', 'member_count', changes);
   }
 }
 
