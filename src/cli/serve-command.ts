@@ -32,7 +32,8 @@ export interface ServeOptions {
 export async function runServe(options: ServeOptions): Promise<number> {
   const logger = pino({ level: options.logLevel });
   const config = loadConfig(process.env, { dbFile: options.db, databaseUrl: options.databaseUrl });
-  const app = await openApp(config);
+  // A long-running server keeps WAL checkpoints out of its commits (src/db/sqlite-checkpointer.ts).
+  const app = await openApp(config.database.dialect === 'sqlite' ? { ...config, database: { ...config.database, backgroundCheckpoints: true } } : config);
   const stop = new AbortController();
   let worker: Promise<unknown> | null = null;
   try {

@@ -1,6 +1,7 @@
 // The Kysely instance for a dialect: SQLite through better-sqlite3 (the embedded default) or
 // PostgreSQL through a pg Pool. Durability is chosen here: see docs/architecture.md.
 import BetterSqlite3 from 'better-sqlite3';
+import { WAL_SIZE_LIMIT_BYTES, WRITER_CHECKPOINT_PAGES, startCheckpointer } from './sqlite-checkpointer.js';
 import { SQLITE_MMAP_BYTES, createSqliteReaders } from './sqlite-readers.js';
 import type { SqliteReaders } from './sqlite-readers.js';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
@@ -19,6 +20,8 @@ export interface SqliteConfig {
   readonly busyTimeoutMs?: number;
   /** Reader threads for big reads (preview counts); default one per core, at most 4. */
   readonly readerThreads?: number;
+  /** A long-running server: WAL checkpoints mostly in a thread of their own, not inside commits (sqlite-checkpointer.ts). */
+  readonly backgroundCheckpoints?: boolean;
 }
 
 export interface PostgresConfig {
@@ -57,10 +60,12 @@ export function createDatabase(config: SqliteConfig): SqliteDatabase;
 export function createDatabase(config: PostgresConfig): PostgresDatabase;
 export function createDatabase(config: DatabaseConfig): Database;
 export function createDatabase(config: DatabaseConfig): Database {
-  return config.dialect === 'sqlite' ? createSqlite(config.filename, config.busyTimeoutMs ?? 5_000, config.readerThreads) : createPostgres(config);
+  return config.dialect === 'sqlite' ? createSqlite(config) : createPostgres(config);
 }
 
-function createSqlite(filename: string, busyTimeoutMs: number, readerThreads: number | undefined): SqliteDatabase {
+function createSqlite(config: SqliteConfig): SqliteDatabase {
+  const { filename, readerThreads } = config;
+  const busyTimeoutMs = config.busyTimeoutMs ?? 5_000;
   const sqlite = new BetterSqlite3(filename, { timeout: busyTimeoutMs });
   // WAL with synchronous=NORMAL: a killed process loses nothing committed; a power cut may lose
   // the last transactions. (':memory:' keeps its own journal mode.)
@@ -71,6 +76,11 @@ function createSqlite(filename: string, busyTimeoutMs: number, readerThreads: nu
   // Reads through a memory map (up to SQLite's 2 GiB cap): on the 1M store a contact and its
   // memberships by key took 0.21 ms through the page cache and 0.11 ms mapped.
   sqlite.pragma(`mmap_size = ${SQLITE_MMAP_BYTES}`);
+  const checkpointer = config.backgroundCheckpoints && filename !== ':memory:' ? startCheckpointer(filename) : null;
+  if (checkpointer) {
+    sqlite.pragma(`wal_autocheckpoint = ${WRITER_CHECKPOINT_PAGES}`);
+    sqlite.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
+  }
   const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   let readers: SqliteReaders | null = null;
   return {
@@ -79,7 +89,8 @@ function createSqlite(filename: string, busyTimeoutMs: number, readerThreads: nu
     // Kysely's driver closes the better-sqlite3 handle on destroy.
     close: async () => {
       await readers?.close();
-      await db.destroy();
+      await checkpointer?.close();
+      await db.destroy(); // the last connection to close checkpoints the WAL and removes it
     },
   };
 }
