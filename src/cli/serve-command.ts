@@ -11,9 +11,8 @@ import { loadConfig } from '../config.js';
 import { writeTransaction } from '../db/write-transaction.js';
 import { createDemoWorkspace } from '../demo/demo-workspace.js';
 import { buildServer } from '../http/server.js';
-import { runWorker, sleep } from '../segments/worker.js';
-import { deliverWebhooks } from '../webhooks/delivery.js';
-import type { DeliveryOptions } from '../webhooks/delivery.js';
+import { runWorker } from '../segments/worker.js';
+import { runDeliveries } from '../webhooks/delivery.js';
 import { progressLine } from './progress.js';
 
 export interface ServeOptions {
@@ -46,7 +45,11 @@ export async function runServe(options: ServeOptions): Promise<number> {
         onPass: (pass) => { if (pass.builds + pass.refreshed > 0) logger.info(pass, 'worker pass'); },
         onError: (error) => logger.error({ err: error }, 'worker pass failed; retrying'),
       }),
-      deliverEverySecond(app, { allowPrivate: config.allowPrivateWebhooks, leaseMs: config.webhookLeaseMs }, stop.signal, logger),
+      runDeliveries(app.database, { allowPrivate: config.allowPrivateWebhooks, leaseMs: config.webhookLeaseMs }, {
+        signal: stop.signal,
+        onPass: (pass) => { if (pass.enqueued + pass.delivered + pass.failedAttempts > 0) logger.info(pass, 'webhook pass'); },
+        onError: (error) => logger.error({ err: error }, 'webhook pass failed; retrying'),
+      }),
     ]);
     const address = await server.listen({ port: options.port, host: options.host });
     const url = address.replace('://0.0.0.0', '://localhost').replace('://[::]', '://localhost');
@@ -96,19 +99,6 @@ async function closeGracefully(server: FastifyInstance, inFlight: { readonly cou
     await closing;
   } finally {
     clearInterval(sweep);
-  }
-}
-
-/** Webhook deliveries: a pass a second (the first retry is due 5 s after a failure). */
-async function deliverEverySecond(app: Awaited<ReturnType<typeof openApp>>, options: DeliveryOptions, signal: AbortSignal, logger: pino.Logger): Promise<void> {
-  while (!signal.aborted) {
-    try {
-      const pass = await deliverWebhooks(app.database, options);
-      if (pass.enqueued + pass.delivered + pass.failedAttempts > 0) logger.info(pass, 'webhook pass');
-    } catch (error) {
-      logger.error({ err: error }, 'webhook pass failed; retrying');
-    }
-    await sleep(1000, signal);
   }
 }
 

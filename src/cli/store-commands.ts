@@ -13,6 +13,7 @@ import type { BackfillProgress } from '../segments/backfill.js';
 import { createSegment, deleteSegment, listSegments, updateSegment } from '../segments/segment-store.js';
 import { MAX_PAGE, listMembers } from '../segments/members.js';
 import { runWorker, runWorkerPass } from '../segments/worker.js';
+import { runDeliveries } from '../webhooks/delivery.js';
 import type { WorkerPass } from '../segments/worker.js';
 import { verifyWorkspace } from '../segments/verify.js';
 import { progressLine } from './progress.js';
@@ -121,7 +122,7 @@ export function registerStoreCommands(program: Command, setExit: (code: number) 
     })));
 
   addStoreOptions(program.command('work')
-    .description('run pending backfills, then re-evaluate the contacts whose relative dates are due; with --watch, again every --interval seconds until stopped (Ctrl-C)')
+    .description('run pending backfills, then re-evaluate the contacts whose relative dates are due; with --watch, again every --interval seconds, and deliver webhooks every second, until stopped (Ctrl-C)')
     .option('--watch', 'keep running: a pass every --interval seconds')
     .option('--interval <seconds>', 'seconds between passes with --watch (1 to 60)', '15'))
     .action(async (opts: StoreOptions & { watch?: boolean; interval: string }) => {
@@ -142,11 +143,21 @@ export function registerStoreCommands(program: Command, setExit: (code: number) 
         const stop = new AbortController();
         for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => stop.abort());
         process.stderr.write(`working every ${interval} s; Ctrl-C stops\n`);
-        await runWorker(app.database, app.states, {
-          intervalMs: interval * 1000, signal: stop.signal, onProgress,
-          onPass: (pass) => { if (pass.builds + pass.refreshed > 0) report(pass); },
-          onError: (error) => process.stderr.write(`segments work: ${error instanceof Error ? error.message : String(error)} (retrying)\n`),
-        });
+        const config = loadConfig(process.env);
+        const retrying = (error: unknown) => process.stderr.write(`segments work: ${error instanceof Error ? error.message : String(error)} (retrying)\n`);
+        await Promise.all([
+          runWorker(app.database, app.states, {
+            intervalMs: interval * 1000, signal: stop.signal, onProgress,
+            onPass: (pass) => { if (pass.builds + pass.refreshed > 0) report(pass); },
+            onError: retrying,
+          }),
+          // Webhook deliveries too, so `serve --no-worker` servers can leave all background work here.
+          runDeliveries(app.database, { allowPrivate: config.allowPrivateWebhooks, leaseMs: config.webhookLeaseMs }, {
+            signal: stop.signal,
+            onPass: (pass) => { if (pass.delivered + pass.failedAttempts > 0) process.stderr.write(`webhooks: ${pass.delivered} delivered, ${pass.failedAttempts} attempts failed\n`); },
+            onError: retrying,
+          }),
+        ]);
         return 0;
       }));
     });

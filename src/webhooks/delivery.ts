@@ -13,6 +13,7 @@ import type { Database } from '../db/database.js';
 import { dialectOf, writeTransaction } from '../db/write-transaction.js';
 import type { Tx } from '../db/write-transaction.js';
 import { insertRows } from '../db/bulk-insert.js';
+import { sleep } from '../segments/worker.js';
 import { signatureOf } from './signing.js';
 import { checkWebhookTarget } from './target-check.js';
 
@@ -153,5 +154,18 @@ export async function replayDelivery(tx: Tx, workspaceId: string, subscriptionId
   const result = await tx.updateTable('webhook_deliveries').set({ status: 'pending', attempts: 0, next_attempt_ms: now, last_error: null })
     .where('workspace_id', '=', workspaceId).where('subscription_id', '=', subscriptionId).where('id', '=', id).where('status', '!=', 'delivered').executeTakeFirst();
   return Number(result.numUpdatedRows) > 0;
+}
+
+/** Delivery passes a second (the first retry is due 5 s after a failure) until `signal` aborts; a failed pass is reported and the loop goes on. */
+export async function runDeliveries(database: Database, options: DeliveryOptions,
+  loop: { signal: AbortSignal; onPass?: (pass: DeliveryPass) => void; onError?: (error: unknown) => void }): Promise<void> {
+  while (!loop.signal.aborted) {
+    try {
+      loop.onPass?.(await deliverWebhooks(database, options));
+    } catch (error) {
+      loop.onError?.(error);
+    }
+    await sleep(1000, loop.signal);
+  }
 }
 
