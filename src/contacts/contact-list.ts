@@ -12,6 +12,7 @@ import type { Tx } from '../db/write-transaction.js';
 import { dialectOf } from '../db/write-transaction.js';
 import { InvalidInput } from '../errors.js';
 import type { ColumnLayout } from './contact-columns.js';
+import type { StoredContact } from './contact-store.js';
 import type { StoredValues } from '../conditions/contact-values.js';
 
 export interface ContactListQuery {
@@ -21,15 +22,6 @@ export interface ContactListQuery {
   readonly order?: 'asc' | 'desc';
   readonly limit: number;
   readonly cursor?: string | null;
-}
-
-export interface ListedContact {
-  readonly pk: number;
-  readonly id: string;
-  readonly values: StoredValues;
-  readonly version: number;
-  readonly createdMs: number;
-  readonly updatedMs: number;
 }
 
 export interface ContactListContext {
@@ -53,7 +45,7 @@ function sortColumn(ctx: ContactListContext, sort: string): string {
   return storage.column;
 }
 
-export async function listContacts(db: Tx, ctx: ContactListContext, query: ContactListQuery): Promise<{ contacts: ListedContact[]; next: string | null }> {
+export async function listContacts(db: Tx, ctx: ContactListContext, query: ContactListQuery): Promise<{ contacts: StoredContact[]; next: string | null }> {
   const sort = query.sort ?? 'created';
   const column = sortColumn(ctx, sort);
   const desc = query.order === 'desc';

@@ -3,16 +3,11 @@
 // time it began.
 import { sql } from 'kysely';
 import type { StoredValues } from '../conditions/contact-values.js';
+import type { StoredContact } from '../contacts/contact-store.js';
 import { dialectOf } from '../db/write-transaction.js';
 import type { Tx } from '../db/write-transaction.js';
 
-export interface ContactProfile {
-  readonly pk: number;
-  readonly id: string;
-  readonly values: StoredValues;
-  readonly version: number;
-  readonly createdMs: number;
-  readonly updatedMs: number;
+export interface ContactProfile extends StoredContact {
   /** Segment id → since (UTC ms). */
   readonly memberships: ReadonlyMap<string, number>;
 }
