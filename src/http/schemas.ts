@@ -40,4 +40,18 @@ export function setEtag(reply: FastifyReply, etag: string): void {
   reply.header('etag', `"${etag}"`);
 }
 
-export const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+/**
+ * An instant as ISO 8601 text. Memoised: the segment list alone formats 120 instants a request,
+ * nearly all the same as the request before (8% of its time in a profile).
+ */
+export function iso(ms: number | null): string | null {
+  if (ms === null) return null;
+  let text = formatted.get(ms);
+  if (text === undefined) {
+    if (formatted.size >= 4096) formatted.clear();
+    text = new Date(ms).toISOString();
+    formatted.set(ms, text);
+  }
+  return text;
+}
+const formatted = new Map<number, string>();
