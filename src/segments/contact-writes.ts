@@ -34,6 +34,23 @@ export class ContactWrites implements ContactSink {
     });
   }
 
+  /**
+   * Changes an existing contact's values (the row names it by `id`), in one transaction with the
+   * check that it exists: a contact deleted meanwhile is `NotFound`, never created again.
+   */
+  async patch(workspaceId: string, row: Readonly<Record<string, unknown>> & { readonly id: string }): Promise<RowOutcome> {
+    return writeTransaction(this.database, async (tx) => {
+      await lockPendingJobs(tx, workspaceId);
+      const exists = await tx.selectFrom('contacts').select('pk').where('workspace_id', '=', workspaceId).where('id', '=', row.id).executeTakeFirst();
+      if (!exists) throw new NotFound('contact', row.id);
+      const state = await this.states.get(tx, workspaceId);
+      const counts = new CountDeltas();
+      const [outcome] = await writeContactBatch(tx, state, [row], this.clock(), counts);
+      await counts.flush(tx, workspaceId);
+      return outcome;
+    });
+  }
+
   /** One contact: created or updated (merged), or an `InvalidInput` naming each bad field. */
   async upsert(workspaceId: string, row: Readonly<Record<string, unknown>>): Promise<{ status: 'created' | 'updated' | 'unchanged'; id: string }> {
     const [outcome] = await this.writeBatch(workspaceId, [row]);

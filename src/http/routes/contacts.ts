@@ -13,7 +13,6 @@ import type { StoredValues } from '../../conditions/contact-values.js';
 import type { Schema } from '../../conditions/types.js';
 import { listContacts } from '../../contacts/contact-list.js';
 import type { ContactListQuery } from '../../contacts/contact-list.js';
-import { readContact } from '../../contacts/contact-store.js';
 import { InvalidInput, NotFound } from '../../errors.js';
 import { readContactProfile } from '../../segments/contact-profile.js';
 import type { WorkspaceState } from '../../segments/workspace-state.js';
@@ -98,9 +97,10 @@ export async function contactRoutes(v1: FastifyInstance, app: App): Promise<void
     };
   }
 
+  /** With `id` (PATCH), the contact must exist; without, an upsert. */
   async function write(principal: Principal, body: Record<string, unknown>, id?: string) {
     const { row, prefix } = readWriteBody(body, id);
-    const [outcome] = await contacts.writeBatch(principal.workspaceId, [row]);
+    const outcome = id === undefined ? (await contacts.writeBatch(principal.workspaceId, [row]))[0] : await contacts.patch(principal.workspaceId, { ...row, id });
     if (outcome.status === 'rejected') throw new InvalidInput('invalid contact', outcome.errors.map((e) => ({ path: e.path === 'id' || e.path === '' ? e.path : prefix + e.path, message: e.message })));
     return outcome;
   }
@@ -197,7 +197,6 @@ export async function contactRoutes(v1: FastifyInstance, app: App): Promise<void
     },
   }, async (request) => {
     const principal = principalOf(request);
-    if (!(await readContact(database.db, principal.workspaceId, request.params.id))) throw new NotFound('contact', request.params.id);
     const outcome = await write(principal, request.body as Record<string, unknown>, request.params.id);
     return profile(principal, outcome.id);
   });
