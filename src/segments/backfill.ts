@@ -11,7 +11,7 @@ import type { Database } from '../db/database.js';
 import { unindexed } from '../db/unindexed.js';
 import { dialectOf, writeTransaction } from '../db/write-transaction.js';
 import type { Tx } from '../db/write-transaction.js';
-import { bumpConfigVersion } from '../workspaces/workspace-store.js';
+import { bumpConfigVersion } from '../workspaces/config-version.js';
 import { dependentsOf } from './dependencies.js';
 import { lowerHorizonsInRange } from './backfill-horizons.js';
 import { CountDeltas, updateMembership } from './membership-writer.js';

@@ -57,5 +57,3 @@ export async function updateWorkspace(tx: Tx, id: string, patch: { name?: string
   if (timeZoneChanged) await bumpConfigVersion(tx, id);
   return { workspace: { ...current, name: name ?? current.name, timeZone: timeZone! }, timeZoneChanged };
 }
-// Until every caller imports it from config-version.ts (backfill.ts is being reworked).
-export { bumpConfigVersion } from './config-version.js';
