@@ -12,6 +12,7 @@ import { hiddenSegments } from '../../access/visibility.js';
 import type { StoredValues } from '../../conditions/contact-values.js';
 import type { Schema } from '../../conditions/types.js';
 import { listContacts } from '../../contacts/contact-list.js';
+import type { StoredContact } from '../../contacts/contact-store.js';
 import type { ContactListQuery } from '../../contacts/contact-list.js';
 import { InvalidInput, NotFound } from '../../errors.js';
 import { readContactProfile } from '../../segments/contact-profile.js';
@@ -63,21 +64,25 @@ function attributesView(schema: Schema, values: StoredValues): Record<string, un
 
 /** A write body as the store's row: `id` plus the attributes; error paths say where each value was. */
 function readWriteBody(body: Record<string, unknown>, id?: string): { row: Record<string, unknown>; prefix: string } {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new InvalidInput('invalid contact', [{ path: '', message: 'expected an object' }]);
-  const nested = Object.prototype.hasOwnProperty.call(body, 'attributes');
-  if (nested) {
-    const extra = Object.keys(body).filter((k) => k !== 'id' && k !== 'attributes');
-    if (extra.length > 0) throw new InvalidInput('invalid contact', extra.map((k) => ({ path: k, message: 'unknown field: a contact is {"id", "attributes"}' })));
-    const attributes = body.attributes;
-    if (typeof attributes !== 'object' || attributes === null || Array.isArray(attributes)) throw new InvalidInput('invalid contact', [{ path: 'attributes', message: 'expected an object of values by attribute key' }]);
-    if (Object.prototype.hasOwnProperty.call(attributes, 'id')) throw new InvalidInput('invalid contact', [{ path: 'attributes.id', message: 'the id is given beside the attributes, not among them' }]);
-    const row: Record<string, unknown> = { ...(attributes as Record<string, unknown>) };
-    if (id !== undefined) { if (body.id !== undefined && body.id !== id) throw new InvalidInput('invalid contact', [{ path: 'id', message: 'differs from the id in the URL' }]); row.id = id; } else if (body.id !== undefined) row.id = body.id;
-    return { row, prefix: 'attributes.' };
-  }
-  const row: Record<string, unknown> = { ...body };
-  if (id !== undefined) { if (body.id !== undefined && body.id !== id) throw new InvalidInput('invalid contact', [{ path: 'id', message: 'differs from the id in the URL' }]); row.id = id; }
-  return { row, prefix: '' };
+  const refuse = (path: string, message: string) => new InvalidInput('invalid contact', [{ path, message }]);
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw refuse('', 'expected an object');
+  if (id !== undefined && body.id !== undefined && body.id !== id) throw refuse('id', 'differs from the id in the URL');
+  if (!Object.prototype.hasOwnProperty.call(body, 'attributes')) return { row: id === undefined ? { ...body } : { ...body, id }, prefix: '' };
+  const extra = Object.keys(body).filter((k) => k !== 'id' && k !== 'attributes');
+  if (extra.length > 0) throw new InvalidInput('invalid contact', extra.map((k) => ({ path: k, message: 'unknown field: a contact is {"id", "attributes"}' })));
+  const attributes = body.attributes;
+  if (typeof attributes !== 'object' || attributes === null || Array.isArray(attributes)) throw refuse('attributes', 'expected an object of values by attribute key');
+  if (Object.prototype.hasOwnProperty.call(attributes, 'id')) throw refuse('attributes.id', 'the id is given beside the attributes, not among them');
+  const given = id ?? body.id;
+  return { row: given === undefined ? { ...attributes } : { ...attributes, id: given }, prefix: 'attributes.' };
+}
+
+/** A contact as the API shows it: values, and the segments the principal may see, by name. */
+function contactView(state: WorkspaceState, hidden: ReadonlySet<string>, c: StoredContact, memberships: Iterable<readonly [string, number]>) {
+  const segments = [...memberships].filter(([sid]) => !hidden.has(sid) && state.byId.has(sid))
+    .map(([sid, since]) => ({ id: sid, name: state.byId.get(sid)!.name, since: iso(since)! }))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return { id: c.id, attributes: attributesView(state.schema, c.values), segments, version: c.version, created_at: iso(c.createdMs)!, updated_at: iso(c.updatedMs)! };
 }
 
 export async function contactRoutes(v1: FastifyInstance, app: App): Promise<void> {
@@ -87,14 +92,7 @@ export async function contactRoutes(v1: FastifyInstance, app: App): Promise<void
     const state = await states.get(database.db, principal.workspaceId);
     const contact = await readContactProfile(database.db, principal.workspaceId, id);
     if (!contact) throw new NotFound('contact', id);
-    const hidden = await hiddenSegments(database.db, principal, state.segments);
-    const segments = [...contact.memberships].filter(([sid]) => !hidden.has(sid) && state.byId.has(sid))
-      .map(([sid, since]) => ({ id: sid, name: state.byId.get(sid)!.name, since: iso(since)! }))
-      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    return {
-      id: contact.id, attributes: attributesView(state.schema, contact.values), segments,
-      version: contact.version, created_at: iso(contact.createdMs)!, updated_at: iso(contact.updatedMs)!,
-    };
+    return contactView(state, await hiddenSegments(database.db, principal, state.segments), contact, contact.memberships);
   }
 
   /** With `id` (PATCH), the contact must exist; without, an upsert. */
@@ -111,24 +109,17 @@ export async function contactRoutes(v1: FastifyInstance, app: App): Promise<void
     const hidden = await hiddenSegments(database.db, principal, state.segments);
     const result = await listContacts(database.db, { workspaceId: state.workspaceId, columns: state.columns, timeZone: state.timeZone, now: Date.now() }, { ...query, condition });
     const members = await membershipsOf(principal, result.contacts.map((c) => c.pk));
-    return {
-      data: result.contacts.map((c) => ({
-        id: c.id, attributes: attributesView(state.schema, c.values),
-        segments: (members.get(c.pk) ?? []).filter((m) => !hidden.has(m.id) && state.byId.has(m.id)).map((m) => ({ id: m.id, name: state.byId.get(m.id)!.name, since: iso(m.since)! })),
-        version: c.version, created_at: iso(c.createdMs)!, updated_at: iso(c.updatedMs)!,
-      })),
-      next_cursor: result.next,
-    };
+    return { data: result.contacts.map((c) => contactView(state, hidden, c, members.get(c.pk) ?? [])), next_cursor: result.next };
   }
 
   async function membershipsOf(principal: Principal, pks: readonly number[]) {
-    const out = new Map<number, { id: string; since: number }[]>();
+    const out = new Map<number, Array<[string, number]>>();
     if (pks.length === 0) return out;
     const rows = await database.db.selectFrom('segment_members').select(['contact_pk', 'segment_id', 'since_ms'])
       .where('workspace_id', '=', principal.workspaceId).where('contact_pk', 'in', [...pks]).execute();
     for (const r of rows) {
       const list = out.get(Number(r.contact_pk)) ?? [];
-      list.push({ id: r.segment_id, since: Number(r.since_ms) });
+      list.push([r.segment_id, Number(r.since_ms)]);
       out.set(Number(r.contact_pk), list);
     }
     return out;
