@@ -16,11 +16,17 @@ export interface HiddenFrom {
 
 export const NOBODY: HiddenFrom = { agents: [], teams: [] };
 
-/** The ids of the workspace's segments hidden from this principal (none for an admin), with every segment built on one. */
-export async function hiddenSegments(db: Tx, principal: Principal, segments: ReadonlyArray<{ readonly id: string; readonly dependsOn: readonly string[] }>): Promise<ReadonlySet<string>> {
+type DependencyNodes = ReadonlyArray<{ readonly id: string; readonly dependsOn: readonly string[] }>;
+
+/**
+ * The ids of the workspace's segments hidden from this principal (none for an admin), with every
+ * segment built on one. `segments` is asked for only when something is hidden (most requests: none).
+ */
+export async function hiddenSegments(db: Tx, principal: Principal, segments: DependencyNodes | (() => Promise<DependencyNodes>)): Promise<ReadonlySet<string>> {
   const hidden = await hiddenDirectly(db, principal);
   if (hidden.size === 0) return hidden;
-  for (const id of [...hidden]) for (const d of dependentsOf(segments, id)) hidden.add(d.id);
+  const nodes = typeof segments === 'function' ? await segments() : segments;
+  for (const id of [...hidden]) for (const d of dependentsOf(nodes, id)) hidden.add(d.id);
   return hidden;
 }
 

@@ -86,8 +86,8 @@ async function builds(db: Tx, workspaceId: string, ids: readonly string[]): Prom
 /** The segment, or 404 when it does not exist or is hidden from the principal. */
 async function visibleSegment(db: Tx, states: WorkspaceStates, principal: Principal, id: string): Promise<Segment> {
   const segment = await getSegment(db, principal.workspaceId, id);
-  const state = await states.get(db, principal.workspaceId);
-  if ((await hiddenSegments(db, principal, state.segments)).has(id)) throw new NotFound('segment', id);
+  const hidden = await hiddenSegments(db, principal, async () => (await states.get(db, principal.workspaceId)).segments);
+  if (hidden.has(id)) throw new NotFound('segment', id);
   return segment;
 }
 
@@ -105,7 +105,7 @@ export async function segmentRoutes(v1: FastifyInstance, app: App): Promise<void
   }, async (request, reply) => {
     const principal = principalOf(request);
     const ws = principal.workspaceId;
-    const hidden = principal.role === 'admin' ? new Set<string>() : await hiddenSegments(database.db, principal, (await states.get(database.db, ws)).segments);
+    const hidden = await hiddenSegments(database.db, principal, async () => (await states.get(database.db, ws)).segments);
     const rows = (await listSegmentRows(database.db, ws)).filter((r) => !hidden.has(r.id));
     const building = await builds(database.db, ws, rows.filter((r) => r.status === 'building').map((r) => r.id));
     const hiddenFrom = principal.role === 'admin' ? await hiddenFromOf(database.db, ws, rows.map((r) => r.id)) : null;
