@@ -164,6 +164,9 @@ describe.each<Dialect>(['sqlite', 'postgres'])('webhook delivery on %s', (dialec
     expect(received.length).toBe(RETRY_DELAYS_MS.length + 2);
     expect(received[received.length - 1].headers['webhook-id']).toBe(failed.id);
     expect((await t.request('GET', `/v1/webhooks/${sub.body.data.id}/deliveries`)).body.data[0].status).toBe('delivered');
+    const bad = await t.request('GET', `/v1/webhooks/${sub.body.data.id}/deliveries?cursor=abc`);
+    expect(bad.status).toBe(400);
+    expect(bad.body.errors[0].path).toBe('cursor');
     expect((await t.request('GET', '/v1/webhooks', { token: t.tokens.otherAdmin })).body.data).toEqual([]);
     expect((await t.request('GET', `/v1/webhooks/${sub.body.data.id}/deliveries`, { token: t.tokens.otherAdmin })).status).toBe(404);
   });

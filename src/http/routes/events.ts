@@ -17,7 +17,8 @@ const EventSchema = Type.Object({
 });
 const EventsQuery = Type.Object(PageQuery, { additionalProperties: false });
 
-function readCursor(cursor: string | undefined): number {
+/** A cursor that is an event's sequence number (this feed's, and a webhook's deliveries'); 0 when absent. */
+export function readSeqCursor(cursor: string | undefined): number {
   if (cursor === undefined || cursor === '') return 0;
   if (!/^\d{1,15}$/.test(cursor)) throw new InvalidInput('invalid page', [{ path: 'cursor', message: 'not a cursor this feed returned' }]);
   return Number(cursor);
@@ -30,7 +31,7 @@ export async function eventRoutes(v1: FastifyInstance, app: App): Promise<void> 
       response: { 200: Type.Object({ data: Type.Array(EventSchema), next_cursor: Type.String() }), ...problems(400, 401, 403) },
     },
   }, async (request) => {
-    const after = readCursor(request.query.cursor);
+    const after = readSeqCursor(request.query.cursor);
     const events = await readEvents(app.database.db, principalOf(request).workspaceId, after, pageLimit(request.query.limit));
     return {
       data: events.map((e) => ({ id: String(e.seq), type: e.type, timestamp: iso(e.at)!, data: { segment_id: e.segmentId, segment_version: e.segmentVersion, contact_id: e.contactId } })),

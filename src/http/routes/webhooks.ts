@@ -11,6 +11,7 @@ import { createSubscription, deleteSubscription, getSubscription, listSubscripti
 import type { Subscription } from '../../webhooks/subscriptions.js';
 import { checkWebhookTarget } from '../../webhooks/target-check.js';
 import { principalOf } from '../auth.js';
+import { readSeqCursor } from './events.js';
 import { IdParams, PageQuery, iso, pageLimit, problems } from '../schemas.js';
 
 const SubscriptionSchema = Type.Object({ id: Type.String(), url: Type.String(), description: Type.String(), created_at: Type.String() });
@@ -63,8 +64,7 @@ export async function webhookRoutes(v1: FastifyInstance, app: App, options: { al
     const ws = principalOf(request).workspaceId;
     await getSubscription(database.db, ws, request.params.id);
     const limit = pageLimit(request.query.limit);
-    const before = request.query.cursor === undefined ? null : Number(request.query.cursor);
-    if (before !== null && !Number.isSafeInteger(before)) throw new NotFound('page', String(request.query.cursor));
+    const before = request.query.cursor === undefined ? null : readSeqCursor(request.query.cursor);
     let q = database.db.selectFrom('webhook_deliveries').selectAll().where('workspace_id', '=', ws).where('subscription_id', '=', request.params.id);
     if (request.query.status) q = q.where('status', '=', request.query.status);
     if (before !== null) q = q.where('event_seq', '<', before);
