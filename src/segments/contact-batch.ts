@@ -30,6 +30,10 @@ interface Entry {
   values: Record<string, StoredValue>;
   version: number;
   changed: boolean;
+  /** The attributes the batch set or removed (an update writes only their columns and lists). */
+  readonly changedKeys: Set<string>;
+  /** next_change_ms as stored (null: never), so an update rewrites its index entry only when it moves. */
+  readonly storedNextChange: number | null;
   /** Segment ids: as stored before the batch, and as the batch leaves it. */
   readonly storedMembers: ReadonlySet<string>;
   readonly members: Set<string>;
@@ -112,6 +116,7 @@ export async function writeContactBatch(tx: Tx, state: WorkspaceState, rows: Rea
       entry = {
         pk: provisional++, id: input.id ?? newContactId(), isNew: true, createdMs: now, values: merged, version: 1, changed: true,
         storedMembers: new Set(), members: new Set(), entered: new Set(), prepared: null, nextChange: Infinity,
+        changedKeys: new Set(), storedNextChange: null,
       };
       byId.add(entry.id, entry);
       touched.push(entry);
@@ -120,6 +125,7 @@ export async function writeContactBatch(tx: Tx, state: WorkspaceState, rows: Rea
       byEmail.remove(foldedKey(entry.values, 'email'), entry);
       entry.values = merged;
       entry.version += 1;
+      for (const key of Object.keys(changes)) entry.changedKeys.add(key);
       if (!entry.changed) { entry.changed = true; touched.push(entry); }
     }
     byExternalId.add(foldedKey(merged, 'external_id'), entry);
@@ -170,7 +176,7 @@ async function readNamedContacts(tx: Tx, state: WorkspaceState, keys: ReadonlyAr
   const read = async (column: 'id' | 't1' | 't5', values: readonly string[]) => {
     for (let i = 0; i < values.length; i += IN_LIST) {
       let q = tx.selectFrom('contacts as c').innerJoin('contact_documents as d', 'd.contact_pk', 'c.pk')
-        .select(['c.pk', 'c.id', 'd.document as attributes', 'c.version', 'c.created_ms'])
+        .select(['c.pk', 'c.id', 'd.document as attributes', 'c.version', 'c.created_ms', 'c.next_change_ms'])
         .where('c.workspace_id', '=', ws).where(`c.${column}` as 'c.id', 'in', values.slice(i, i + IN_LIST)).orderBy('c.pk');
       if (dialectOf(tx) === 'postgres') q = q.forUpdate();
       for (const r of await q.execute()) {
@@ -179,6 +185,7 @@ async function readNamedContacts(tx: Tx, state: WorkspaceState, keys: ReadonlyAr
         found.set(pk, {
           pk, id: r.id, isNew: false, createdMs: Number(r.created_ms), values: JSON.parse(r.attributes) as Record<string, StoredValue>, version: r.version,
           changed: false, storedMembers: new Set(), members: new Set(), entered: new Set(), prepared: null, nextChange: Infinity,
+          changedKeys: new Set(), storedNextChange: r.next_change_ms === null ? null : Number(r.next_change_ms),
         });
       }
     }
@@ -232,20 +239,28 @@ async function writeContacts(tx: Tx, state: WorkspaceState, touched: Entry[], no
     for (const e of created) e.pk = pkById.get(e.id)!;
     await insertRows(tx, 'contact_documents', ['contact_pk', 'workspace_id', 'document'], created.map((e) => [e.pk, state.workspaceId, JSON.stringify(e.values)]));
   }
+  // An update writes the columns of the attributes it changed (an unchanged indexed column, the
+  // e-mail or the external id, would otherwise have its index entry rewritten: a page each).
   const updated = touched.filter((e) => !e.isNew);
   for (const e of updated) {
-    const tuple = contactTuple(state, plan, e, now);
-    const changes: Record<string, unknown> = {};
-    columns.forEach((column, k) => { if (column !== 'workspace_id' && column !== 'id' && column !== 'created_ms') changes[column] = tuple[k]; });
+    const nextChange = Number.isFinite(e.nextChange) ? e.nextChange : null;
+    const changes: Record<string, unknown> = { version: e.version, updated_ms: now };
+    if (nextChange !== e.storedNextChange) changes.next_change_ms = nextChange;
+    for (let i = 0; i < plan.at.length; i++) {
+      const column = plan.at[i];
+      if (column !== null && column !== 'list' && e.changedKeys.has(state.layout.attributes[i].key)) changes[column] = slotValue(e.prepared![i]);
+    }
     await tx.updateTable('contacts').set(changes as never).where('pk', '=', e.pk).execute();
     await tx.updateTable('contact_documents').set({ document: JSON.stringify(e.values) }).where('contact_pk', '=', e.pk).execute();
   }
-  const updatedPks = updated.map((e) => e.pk);
-  for (let i = 0; i < updatedPks.length; i += 500) {
-    await tx.deleteFrom('contact_list_values').where('contact_pk', 'in', updatedPks.slice(i, i + 500)).execute();
+  // Lists are rewritten for the contacts whose lists changed (and written for new ones).
+  const listChanged = (e: Entry) => e.isNew || plan.at.some((column, i) => column === 'list' && e.changedKeys.has(state.layout.attributes[i].key));
+  const relisted = updated.filter(listChanged).map((e) => e.pk);
+  for (let i = 0; i < relisted.length; i += 500) {
+    await tx.deleteFrom('contact_list_values').where('contact_pk', 'in', relisted.slice(i, i + 500)).execute();
   }
   const listRows: unknown[][] = [];
-  for (const e of touched) {
+  for (const e of touched.filter(listChanged)) {
     for (let i = 0; i < plan.at.length; i++) {
       if (plan.at[i] !== 'list' || e.prepared![i] === undefined) continue;
       const attr = state.layout.attributes[i].key;

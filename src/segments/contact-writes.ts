@@ -9,13 +9,19 @@ import { dialectOf, writeTransaction } from '../db/write-transaction.js';
 import type { Tx } from '../db/write-transaction.js';
 import { InvalidInput, NotFound } from '../errors.js';
 import { writeContactBatch } from './contact-batch.js';
+import { GroupCommit } from './group-commit.js';
 import { CountDeltas, storedMembership, writeDiff } from './membership-writer.js';
 import type { WorkspaceStates } from './workspace-state.js';
 
 export type Clock = () => number;
 
 export class ContactWrites implements ContactSink {
-  constructor(private readonly database: Database, private readonly states: WorkspaceStates, private readonly clock: Clock = Date.now) {}
+  /** Single-contact writes (the API's), committed in groups: see group-commit.ts. */
+  private readonly singles: GroupCommit;
+
+  constructor(private readonly database: Database, private readonly states: WorkspaceStates, private readonly clock: Clock = Date.now) {
+    this.singles = new GroupCommit(database, (tx, workspaceId, rows) => this.writeRows(tx, workspaceId, rows));
+  }
 
   async schema(workspaceId: string): Promise<Schema> {
     return (await this.states.get(this.database.db, workspaceId)).schema;
@@ -23,39 +29,36 @@ export class ContactWrites implements ContactSink {
 
   /** Writes rows in one transaction; a row that does not fit is reported and writes nothing. */
   async writeBatch(workspaceId: string, rows: ReadonlyArray<Readonly<Record<string, unknown>>>): Promise<RowOutcome[]> {
-    return writeTransaction(this.database, async (tx) => {
-      await lockPendingJobs(tx, workspaceId);
-      const state = await this.states.get(tx, workspaceId);
-      const now = this.clock();
-      const counts = new CountDeltas();
-      const outcomes = await writeContactBatch(tx, state, rows, now, counts);
-      await counts.flush(tx, workspaceId);
-      return outcomes;
-    });
+    return writeTransaction(this.database, (tx) => this.writeRows(tx, workspaceId, rows));
+  }
+
+  /** One contact created or updated (merged); a row that does not fit is `rejected`, nothing written. */
+  async writeOne(workspaceId: string, row: Readonly<Record<string, unknown>>): Promise<RowOutcome> {
+    return this.singles.write({ workspaceId, row, mustExist: false });
   }
 
   /**
-   * Changes an existing contact's values (the row names it by `id`), in one transaction with the
-   * check that it exists: a contact deleted meanwhile is `NotFound`, never created again.
+   * Changes an existing contact's values (the row names it by `id`), in the transaction that checks
+   * that it exists: a contact deleted meanwhile is `NotFound`, never created again.
    */
   async patch(workspaceId: string, row: Readonly<Record<string, unknown>> & { readonly id: string }): Promise<RowOutcome> {
-    return writeTransaction(this.database, async (tx) => {
-      await lockPendingJobs(tx, workspaceId);
-      const exists = await tx.selectFrom('contacts').select('pk').where('workspace_id', '=', workspaceId).where('id', '=', row.id).executeTakeFirst();
-      if (!exists) throw new NotFound('contact', row.id);
-      const state = await this.states.get(tx, workspaceId);
-      const counts = new CountDeltas();
-      const [outcome] = await writeContactBatch(tx, state, [row], this.clock(), counts);
-      await counts.flush(tx, workspaceId);
-      return outcome;
-    });
+    return this.singles.write({ workspaceId, row, mustExist: true });
   }
 
   /** One contact: created or updated (merged), or an `InvalidInput` naming each bad field. */
   async upsert(workspaceId: string, row: Readonly<Record<string, unknown>>): Promise<{ status: 'created' | 'updated' | 'unchanged'; id: string }> {
-    const [outcome] = await this.writeBatch(workspaceId, [row]);
+    const outcome = await this.writeOne(workspaceId, row);
     if (outcome.status === 'rejected') throw new InvalidInput('invalid contact', outcome.errors);
     return outcome;
+  }
+
+  private async writeRows(tx: Tx, workspaceId: string, rows: ReadonlyArray<Readonly<Record<string, unknown>>>): Promise<RowOutcome[]> {
+    await lockPendingJobs(tx, workspaceId);
+    const state = await this.states.get(tx, workspaceId);
+    const counts = new CountDeltas();
+    const outcomes = await writeContactBatch(tx, state, rows, this.clock(), counts);
+    await counts.flush(tx, workspaceId);
+    return outcomes;
   }
 
   /** Deletes a contact; it leaves every segment it was in (an event each). */

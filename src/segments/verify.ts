@@ -1,15 +1,20 @@
 // `segments verify`: every segment recomputed from scratch — each contact's values, every
-// dynamic definition in dependency order — and compared with the stored membership and counts.
+// dynamic definition in dependency order — and compared with the stored membership and counts; and
+// each contact's slot columns (what SQL reads: previews, backfills, filters) with its values as
+// written, since an update writes only the columns of the attributes it changed.
 import { unindexed } from '../db/unindexed.js';
 import { prepareContact } from '../conditions/contact-values.js';
 import type { StoredValues } from '../conditions/contact-values.js';
+import { preparedStorage, slotValue } from '../contacts/contact-columns.js';
 import type { Database } from '../db/database.js';
 import { evaluateSegments, storedMembershipsInRange } from './membership-writer.js';
 import type { WorkspaceStates } from './workspace-state.js';
 
 export interface Difference {
+  /** '' for a difference of the contact itself (`stored_value`). */
   readonly segmentId: string;
-  readonly kind: 'missing_member' | 'extra_member' | 'count';
+  /** `stored_value`: a slot column (what SQL reads) disagrees with the contact's values as written. */
+  readonly kind: 'missing_member' | 'extra_member' | 'count' | 'stored_value';
   readonly contactId?: string;
   readonly detail?: string;
 }
@@ -19,17 +24,24 @@ export async function verifyWorkspace(database: Database, states: WorkspaceState
   const state = await states.get(db, workspaceId);
   const differences: Difference[] = [];
   const actualCounts = new Map<string, number>(state.segments.map((s) => [s.id, 0]));
+  const storage = preparedStorage(state.columns, state.layout);
   let cursor = 0;
   for (;;) {
-    const rows = await db.selectFrom('contacts as c').innerJoin('contact_documents as d', 'd.contact_pk', 'c.pk')
-      .select(['c.pk', 'c.id', 'd.document as attributes']).where(unindexed(database.dialect, 'c.workspace_id'), '=', workspaceId)
+    const rows: Array<Record<string, unknown> & { pk: number | string; id: string; attributes: string }> = await db.selectFrom('contacts as c').innerJoin('contact_documents as d', 'd.contact_pk', 'c.pk')
+      .select(['c.pk', 'c.id', 'd.document as attributes', ...storage.columns.map((column) => `c.${column}` as 'c.id')]).where(unindexed(database.dialect, 'c.workspace_id'), '=', workspaceId)
       .where('c.pk', '>', cursor).orderBy('c.pk').limit(batchSize).execute();
     if (rows.length === 0) break;
     const first = Number(rows[0].pk), last = Number(rows[rows.length - 1].pk);
     const stored = await storedMembershipsInRange(db, workspaceId, first, last);
     for (const row of rows) {
       const mine = new Set(stored.get(Number(row.pk)));
-      const { members } = evaluateSegments(state, prepareContact(state.layout, JSON.parse(row.attributes) as StoredValues), (s) => mine.has(s.id), now);
+      const prepared = prepareContact(state.layout, JSON.parse(row.attributes) as StoredValues);
+      storage.at.forEach((column, i) => {
+        if (column === null || column === 'list') return;
+        const expected = slotValue(prepared[i]), actual = row[column] === null ? null : typeof expected === 'number' ? Number(row[column]) : row[column];
+        if (actual !== expected) differences.push({ segmentId: '', kind: 'stored_value', contactId: row.id, detail: `${state.layout.attributes[i].key}: column ${column} holds ${JSON.stringify(actual)}, the values as written give ${JSON.stringify(expected)}` });
+      });
+      const { members } = evaluateSegments(state, prepared, (s) => mine.has(s.id), now);
       for (const s of state.segments) {
         if (mine.has(s.id)) actualCounts.set(s.id, actualCounts.get(s.id)! + 1);
         if (s.kind !== 'dynamic' || s.active === null) continue;

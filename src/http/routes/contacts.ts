@@ -98,7 +98,7 @@ export async function contactRoutes(v1: FastifyInstance, app: App): Promise<void
   /** With `id` (PATCH), the contact must exist; without, an upsert. */
   async function write(principal: Principal, body: Record<string, unknown>, id?: string) {
     const { row, prefix } = readWriteBody(body, id);
-    const outcome = id === undefined ? (await contacts.writeBatch(principal.workspaceId, [row]))[0] : await contacts.patch(principal.workspaceId, { ...row, id });
+    const outcome = id === undefined ? await contacts.writeOne(principal.workspaceId, row) : await contacts.patch(principal.workspaceId, { ...row, id });
     if (outcome.status === 'rejected') throw new InvalidInput('invalid contact', outcome.errors.map((e) => ({ path: e.path === 'id' || e.path === '' ? e.path : prefix + e.path, message: e.message })));
     return outcome;
   }

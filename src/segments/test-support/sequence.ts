@@ -44,7 +44,8 @@ export interface RowSpec {
 export type DefinitionSpec = unknown;
 
 export type Step =
-  | { readonly t: 'write'; readonly rows: readonly RowSpec[] }
+  /** `concurrent`: each row as a single write (`writeOne`), all at once: they commit as one group, in order. */
+  | { readonly t: 'write'; readonly rows: readonly RowSpec[]; readonly concurrent?: boolean }
   | { readonly t: 'delete'; readonly contact: number }
   | { readonly t: 'create'; readonly name: string; readonly definition: DefinitionSpec }
   | { readonly t: 'createManual'; readonly name: string }
@@ -163,7 +164,7 @@ export function arbitraryStep(schema: Schema, pool: ValuePool): fc.Arbitrary<Ste
   const name = fc.constantFrom(...SEGMENT_NAMES);
   const spans = pool.spans.map((s) => s.amount * UNIT_MS[s.unit]).filter((ms) => ms <= 400 * DAY);
   return fc.oneof(
-    { weight: 10, arbitrary: fc.array(arbitraryRow(schema, pool), { minLength: 1, maxLength: 3 }).map((rows): Step => ({ t: 'write', rows })) },
+    { weight: 10, arbitrary: fc.tuple(fc.array(arbitraryRow(schema, pool), { minLength: 1, maxLength: 3 }), fc.boolean()).map(([rows, concurrent]): Step => ({ t: 'write', rows, concurrent })) },
     { weight: 3, arbitrary: fc.integer({ min: -1, max: 7 }).map((contact): Step => ({ t: 'delete', contact })) },
     { weight: 4, arbitrary: fc.record({ name, definition }).map((r): Step => ({ t: 'create', ...r })) },
     { weight: 2, arbitrary: name.map((n): Step => ({ t: 'createManual', name: n })) },
@@ -390,7 +391,9 @@ export class SequenceRunner {
     switch (step.t) {
       case 'write': {
         const rows = step.rows.map((r) => this.rowToSend(r));
-        const outcomes = await e.writes.writeBatch(this.ws, rows.map((r) => r.row));
+        const outcomes = step.concurrent
+          ? await Promise.all(rows.map((r) => e.writes.writeOne(this.ws, r.row)))
+          : await e.writes.writeBatch(this.ws, rows.map((r) => r.row));
         expect(outcomes.length).toBe(rows.length);
         rows.forEach((r, i) => this.applyRow(r.row, r.bad, outcomes[i]));
         return false;
