@@ -37,6 +37,8 @@ export interface SqliteDatabase {
   readonly db: Kysely<Tables>;
   /** The raw handle, for bulk work with prepared statements inside one transaction. */
   readonly sqlite: BetterSqlite3.Database;
+  /** How long a write waits for the write lock (held by another process, or a checkpoint) before it fails. */
+  readonly busyTimeoutMs: number;
   /** Read-only connections in worker threads for big reads, started on first use; null for ':memory:'. */
   readers(): SqliteReaders | null;
   close(): Promise<void>;
@@ -84,7 +86,7 @@ function createSqlite(config: SqliteConfig): SqliteDatabase {
   const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   let readers: SqliteReaders | null = null;
   return {
-    dialect: 'sqlite', db, sqlite,
+    dialect: 'sqlite', db, sqlite, busyTimeoutMs,
     readers: () => (filename === ':memory:' ? null : (readers ??= createSqliteReaders(filename, readerThreads))),
     // Kysely's driver closes the better-sqlite3 handle on destroy.
     close: async () => {

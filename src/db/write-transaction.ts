@@ -4,7 +4,7 @@
 import { sql } from 'kysely';
 import { PostgresAdapter } from 'kysely';
 import type { Kysely } from 'kysely';
-import type { Database } from './database.js';
+import type { Database, SqliteDatabase } from './database.js';
 import type { Tables } from './tables.js';
 
 export type Tx = Kysely<Tables>;
@@ -27,17 +27,55 @@ export async function writeTransaction<T>(database: Database, work: (tx: Tx) => 
       }
     }
   }
-  return database.db.connection().execute(async (conn) => {
-    await sql`BEGIN IMMEDIATE`.execute(conn);
-    try {
-      const result = await work(conn);
-      await sql`COMMIT`.execute(conn);
-      return result;
-    } catch (error) {
-      await sql`ROLLBACK`.execute(conn).catch(() => {});
-      throw error;
-    }
-  });
+  return sqliteWriteTransaction(database, work);
+}
+
+/**
+ * SQLite: BEGIN IMMEDIATE takes the write lock before anything is read. When another connection
+ * holds it (another process's write, or the checkpoint thread finishing the WAL), the attempt
+ * gives the connection back and waits asynchronously — better-sqlite3's busy handler would sleep
+ * on the event loop, stalling every request of the server, reads included, for as long.
+ */
+async function sqliteWriteTransaction<T>(database: SqliteDatabase, work: (tx: Tx) => Promise<T>): Promise<T> {
+  const deadline = performance.now() + database.busyTimeoutMs;
+  for (let attempt = 0; ; attempt++) {
+    const outcome = await database.db.connection().execute(async (conn) => {
+      if (!tryBeginImmediate(database)) return BUSY;
+      try {
+        const result = await work(conn);
+        await sql`COMMIT`.execute(conn);
+        return { result };
+      } catch (error) {
+        await sql`ROLLBACK`.execute(conn).catch(() => {});
+        throw error;
+      }
+    });
+    if (outcome !== BUSY) return outcome.result;
+    if (performance.now() >= deadline) throw Object.assign(new Error('database is locked: no write lock within the busy timeout'), { code: 'SQLITE_BUSY' });
+    await new Promise((resolve) => setTimeout(resolve, Math.min(2 ** attempt, 20)));
+  }
+}
+
+const BUSY = Symbol('busy');
+const noWait = new WeakMap<SqliteDatabase['sqlite'], { off: { get(): unknown }; on: { get(): unknown }; begin: { run(): unknown } }>();
+
+/** BEGIN IMMEDIATE without the busy handler: false when another connection holds the write lock. */
+function tryBeginImmediate(database: SqliteDatabase): boolean {
+  let s = noWait.get(database.sqlite);
+  if (!s) {
+    s = { off: database.sqlite.prepare('PRAGMA busy_timeout = 0'), on: database.sqlite.prepare(`PRAGMA busy_timeout = ${Math.floor(database.busyTimeoutMs)}`), begin: database.sqlite.prepare('BEGIN IMMEDIATE') };
+    noWait.set(database.sqlite, s);
+  }
+  s.off.get();
+  try {
+    s.begin.run();
+    return true;
+  } catch (error) {
+    if ((error as { code?: string }).code === 'SQLITE_BUSY') return false;
+    throw error;
+  } finally {
+    s.on.get();
+  }
 }
 
 /** pg returns int8 columns as strings; SQLite as numbers. */
