@@ -5,6 +5,7 @@
 // Admins see every segment.
 import type { Tx } from '../db/write-transaction.js';
 import { InvalidInput } from '../errors.js';
+import { bumpConfigVersion } from '../workspaces/config-version.js';
 import { dependentsOf } from '../segments/dependencies.js';
 import { PRINCIPAL_ID } from './tokens.js';
 import type { Principal } from './tokens.js';
@@ -83,4 +84,5 @@ export async function setHiddenFrom(tx: Tx, workspaceId: string, segmentId: stri
     ...hidden.teams.map((id) => ({ workspace_id: workspaceId, segment_id: segmentId, principal_kind: 'team' as const, principal_id: id })),
   ];
   if (rows.length > 0) await tx.insertInto('segment_hidden_from').values(rows).execute();
+  await bumpConfigVersion(tx, workspaceId); // the segment list, cached by it, shows who a segment is hidden from
 }

@@ -18,7 +18,7 @@ async function columnsOf(database: Database, table: string): Promise<string[]> {
   return found ? found.columns.map((c) => c.name) : [];
 }
 
-const ALL_MIGRATIONS = ['0001_contacts', '0002_segments', '0003_contact_documents', '0004_access', '0005_webhooks'];
+const ALL_MIGRATIONS = ['0001_contacts', '0002_segments', '0003_contact_documents', '0004_access', '0005_webhooks', '0006_segment_counts'];
 
 /** What every dialect must give: the tables, the slots, the keys, and a migration run only once. */
 async function checkMigrations(database: Database): Promise<void> {
@@ -32,6 +32,8 @@ async function checkMigrations(database: Database): Promise<void> {
   expect(await columnsOf(database, 'api_tokens')).toEqual(['id', 'workspace_id', 'name', 'role', 'agent_id', 'teams', 'digest', 'prefix', 'created_ms', 'revoked_ms']);
   expect(await columnsOf(database, 'segment_hidden_from')).toEqual(['workspace_id', 'segment_id', 'principal_kind', 'principal_id']);
   expect(await columnsOf(database, 'webhook_deliveries')).toContain('next_attempt_ms');
+  expect(await columnsOf(database, 'segment_counts')).toEqual(['workspace_id', 'segment_id', 'member_count']);
+  expect(await columnsOf(database, 'segments')).not.toContain('member_count');
 
   const { db } = database;
   const contact = { workspace_id: 'w1', id: 'a', created_ms: 1, updated_ms: 1, t1: 'x' };
@@ -56,7 +58,7 @@ async function checkMigrations(database: Database): Promise<void> {
   expect(Number(documents.n)).toBe(0);
 }
 
-/** A store made before 0003 keeps every contact's values: they move to contact_documents. */
+/** A store made before 0003 keeps every contact's values (they move to contact_documents), and its segments' counts (to segment_counts, 0006). */
 async function checkDocumentsMove(database: Database): Promise<void> {
   const migrations = migrationsFor(database.dialect);
   const migrator = new Migrator({
@@ -66,7 +68,10 @@ async function checkDocumentsMove(database: Database): Promise<void> {
   });
   expect((await migrator.migrateTo('0002_segments')).error).toBeUndefined();
   await sql`insert into contacts (workspace_id, id, attributes, created_ms, updated_ms) values ('w1', 'old', '{"name":"Ana","mrr":5}', 1, 1)`.execute(database.db);
-  expect(await migrateToLatest(database)).toEqual(['0003_contact_documents', '0004_access', '0005_webhooks']);
+  await sql`insert into workspaces (id, name, created_ms) values ('w1', 'W', 1)`.execute(database.db);
+  await sql`insert into segments (workspace_id, id, name, name_folded, kind, status, member_count, created_ms, updated_ms) values ('w1', 'sg1', 'VIP', 'vip', 'manual', 'ready', 7, 1, 1)`.execute(database.db);
+  expect(await migrateToLatest(database)).toEqual(['0003_contact_documents', '0004_access', '0005_webhooks', '0006_segment_counts']);
+  expect(await database.db.selectFrom('segment_counts').selectAll().execute()).toEqual([{ workspace_id: 'w1', segment_id: 'sg1', member_count: database.dialect === 'postgres' ? '7' : 7 }]);
   const rows = await database.db.selectFrom('contacts as c').innerJoin('contact_documents as d', 'd.contact_pk', 'c.pk')
     .select(['c.id', 'd.workspace_id', 'd.document']).execute();
   expect(rows).toEqual([{ id: 'old', workspace_id: 'w1', document: '{"name":"Ana","mrr":5}' }]);
@@ -114,8 +119,8 @@ describe.skipIf(pgUrl === null)('migrations on PostgreSQL', () => {
     try {
       await checkMigrations(test.database);
       const { rows } = await sql<{ n: string }>`SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = ${test.schema}`.execute(test.database.db);
-      // contacts, contact_list_values, the 7 tables of 0002, contact_documents, 0004's three, 0005's two and Kysely's two bookkeeping tables
-      expect(Number(rows[0].n)).toBe(17);
+      // contacts, contact_list_values, the 7 tables of 0002, contact_documents, 0004's three, 0005's two, segment_counts and Kysely's two bookkeeping tables
+      expect(Number(rows[0].n)).toBe(18);
     } finally {
       await test.drop();
     }

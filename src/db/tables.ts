@@ -93,7 +93,6 @@ export interface SegmentsTable {
   active_condition: string | null;
   status: 'building' | 'ready' | 'failed';
   status_detail: string | null;
-  member_count: Int8;
   created_ms: Int8;
   updated_ms: Int8;
 }
@@ -198,6 +197,13 @@ export interface WebhookDeliveriesTable {
   created_ms: Int8;
 }
 
+/** Each segment's number of stored members, kept by every membership change (a narrow row: see 0006). */
+export interface SegmentCountsTable {
+  workspace_id: string;
+  segment_id: string;
+  member_count: Int8;
+}
+
 export interface Tables {
   contacts: ContactsTable;
   contact_documents: ContactDocumentsTable;
@@ -205,6 +211,7 @@ export interface Tables {
   workspaces: WorkspacesTable;
   attributes: AttributesTable;
   segments: SegmentsTable;
+  segment_counts: SegmentCountsTable;
   segment_members: SegmentMembersTable;
   segment_builds: SegmentBuildsTable;
   segment_events: SegmentEventsTable;

@@ -80,6 +80,7 @@ export async function runBatch(database: Database, states: WorkspaceStates, jobI
       const detail = error instanceof Error ? error.message : String(error);
       await tx.updateTable('segment_jobs').set({ status: 'failed', detail, updated_ms: now }).where('id', '=', jobId).execute();
       await tx.updateTable('segments').set({ status: 'failed', status_detail: detail }).where('workspace_id', '=', ws).where('id', '=', job.segment_id).execute();
+      await bumpConfigVersion(tx, ws);
       return true;
     }
   });
@@ -140,8 +141,9 @@ async function complete(tx: Tx, states: WorkspaceStates, jobId: number, ws: stri
     .execute();
   const members = await tx.selectFrom('segment_members').select((eb) => eb.fn.countAll().as('n')).where('workspace_id', '=', ws).where('segment_id', '=', segmentId).executeTakeFirstOrThrow();
   const condition = await tx.selectFrom('segments').select('condition').where('workspace_id', '=', ws).where('id', '=', segmentId).executeTakeFirstOrThrow();
-  await tx.updateTable('segments').set({ active_version: version, active_condition: condition.condition, status: 'ready', status_detail: null, member_count: Number(members.n), updated_ms: now })
+  await tx.updateTable('segments').set({ active_version: version, active_condition: condition.condition, status: 'ready', status_detail: null, updated_ms: now })
     .where('workspace_id', '=', ws).where('id', '=', segmentId).execute();
+  await tx.updateTable('segment_counts').set({ member_count: Number(members.n) }).where('workspace_id', '=', ws).where('segment_id', '=', segmentId).execute();
   await tx.deleteFrom('segment_builds').where('job_id', '=', jobId).execute();
   await tx.updateTable('segment_jobs').set({ status: 'done', updated_ms: now }).where('id', '=', jobId).execute();
   await bumpConfigVersion(tx, ws);

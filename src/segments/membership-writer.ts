@@ -140,7 +140,7 @@ export class CountDeltas {
     if (dialectOf(tx) === 'postgres') {
       await tx.selectFrom('segments').select('id').where('workspace_id', '=', workspaceId).where('id', 'in', changes.map(([id]) => id)).orderBy('id').forUpdate().execute();
     }
-    await addToColumn(tx, 'segments', { workspace_id: workspaceId }, 'id', 'member_count', changes);
+    await addToColumn(tx, 'segment_counts', { workspace_id: workspaceId }, 'segment_id', 'member_count', changes);
   }
 }
 

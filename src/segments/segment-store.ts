@@ -47,7 +47,12 @@ export const toSegment = (r: SegmentRow): Segment => ({
   version: r.version, activeVersion: r.active_version, status: r.status, statusDetail: r.status_detail, memberCount: Number(r.member_count),
   createdMs: Number(r.created_ms), updatedMs: Number(r.updated_ms),
 });
-const SEGMENT_COLUMNS = ['id', 'name', 'description', 'kind', 'condition', 'version', 'active_version', 'status', 'status_detail', 'member_count', 'created_ms', 'updated_ms'] as const;
+const SEGMENT_COLUMNS = ['s.id', 's.name', 's.description', 's.kind', 's.condition', 's.version', 's.active_version', 's.status', 's.status_detail', 'n.member_count', 's.created_ms', 's.updated_ms'] as const;
+
+/** A workspace's segments with their counts (kept apart, in `segment_counts`). */
+const segmentsWithCounts = (db: Tx, workspaceId: string) => db.selectFrom('segments as s')
+  .innerJoin('segment_counts as n', (j) => j.onRef('n.workspace_id', '=', 's.workspace_id').onRef('n.segment_id', '=', 's.id'))
+  .select(SEGMENT_COLUMNS).where('s.workspace_id', '=', workspaceId);
 
 export async function listSegments(db: Tx, workspaceId: string): Promise<Segment[]> {
   return (await listSegmentRows(db, workspaceId)).map(toSegment);
@@ -55,11 +60,11 @@ export async function listSegments(db: Tx, workspaceId: string): Promise<Segment
 
 /** The rows as stored, definitions as JSON text, by name. */
 export async function listSegmentRows(db: Tx, workspaceId: string): Promise<SegmentRow[]> {
-  return db.selectFrom('segments').select(SEGMENT_COLUMNS).where('workspace_id', '=', workspaceId).orderBy('name_folded').execute();
+  return segmentsWithCounts(db, workspaceId).orderBy('s.name_folded').execute();
 }
 
 export async function getSegment(db: Tx, workspaceId: string, id: string): Promise<Segment> {
-  const row = await db.selectFrom('segments').select(SEGMENT_COLUMNS).where('workspace_id', '=', workspaceId).where('id', '=', id).executeTakeFirst();
+  const row = await segmentsWithCounts(db, workspaceId).where('s.id', '=', id).executeTakeFirst();
   if (!row) throw new NotFound('segment', id);
   return toSegment(row);
 }
@@ -135,8 +140,9 @@ export async function createSegment(tx: Tx, workspaceId: string, input: SegmentI
   await tx.insertInto('segments').values({
     workspace_id: workspaceId, id, name: c.name.trim(), name_folded: fold(c.name.trim()), description: c.description, kind: c.kind,
     condition: c.json, version: 1, active_version: c.kind === 'manual' ? 1 : 0, active_condition: null,
-    status: c.kind === 'manual' ? 'ready' : 'building', status_detail: null, member_count: 0, created_ms: now, updated_ms: now,
+    status: c.kind === 'manual' ? 'ready' : 'building', status_detail: null, created_ms: now, updated_ms: now,
   }).execute();
+  await tx.insertInto('segment_counts').values({ workspace_id: workspaceId, segment_id: id, member_count: 0 }).execute();
   if (c.kind === 'dynamic') await enqueueBuild(tx, workspaceId, id, 1, now);
   await bumpConfigVersion(tx, workspaceId);
   return getSegment(tx, workspaceId, id);
@@ -163,7 +169,8 @@ export async function updateSegment(tx: Tx, workspaceId: string, id: string, inp
     ...(conditionChanged && c.kind === 'manual' ? { active_version: version } : {}),
   }).where('workspace_id', '=', workspaceId).where('id', '=', id).execute();
   if (conditionChanged && c.kind === 'dynamic') await enqueueBuild(tx, workspaceId, id, version, now);
-  if (conditionChanged) await bumpConfigVersion(tx, workspaceId);
+  // Every edit, a rename too: the segment list is cached by the config version (segment-listing.ts).
+  await bumpConfigVersion(tx, workspaceId);
   return getSegment(tx, workspaceId, id);
 }
 
@@ -189,6 +196,7 @@ export async function deleteSegment(tx: Tx, workspaceId: string, id: string, now
   await tx.deleteFrom('segment_jobs').where('workspace_id', '=', workspaceId).where('segment_id', '=', id).execute();
   await tx.deleteFrom('segment_members').where('workspace_id', '=', workspaceId).where('segment_id', '=', id).execute();
   await tx.deleteFrom('segment_hidden_from').where('workspace_id', '=', workspaceId).where('segment_id', '=', id).execute();
+  await tx.deleteFrom('segment_counts').where('workspace_id', '=', workspaceId).where('segment_id', '=', id).execute();
   await tx.deleteFrom('segments').where('workspace_id', '=', workspaceId).where('id', '=', id).execute();
   await tx.insertInto('segment_events').values({ workspace_id: workspaceId, type: 'segment.deleted', segment_id: id, segment_version: row.version, contact_id: null, at_ms: now }).execute();
   await bumpConfigVersion(tx, workspaceId);

@@ -51,7 +51,7 @@ export async function verifyWorkspace(database: Database, states: WorkspaceState
     }
     cursor = last;
   }
-  const counts = await db.selectFrom('segments').select(['id', 'member_count']).where('workspace_id', '=', workspaceId).execute();
+  const counts = await db.selectFrom('segment_counts').select(['segment_id as id', 'member_count']).where('workspace_id', '=', workspaceId).execute();
   for (const c of counts) {
     const actual = actualCounts.get(c.id) ?? 0;
     if (Number(c.member_count) !== actual) differences.push({ segmentId: c.id, kind: 'count', detail: `stored count ${c.member_count}, stored members ${actual}` });

@@ -50,7 +50,7 @@ describe.each<Dialect>(['sqlite', 'postgres'])('the worker on %s', (dialect) => 
       expect(await members()).toEqual(['recent']);
       engine.clock.now = start + 31 * MINUTE; // its last interaction is now more than an hour ago
       await until(async () => (await members()).length === 0);
-      const count = await engine.database.db.selectFrom('segments').select('member_count').where('id', '=', segment.id).executeTakeFirstOrThrow();
+      const count = await engine.database.db.selectFrom('segment_counts').select('member_count').where('segment_id', '=', segment.id).executeTakeFirstOrThrow();
       expect(Number(count.member_count)).toBe(0);
     } finally {
       stop.abort();

@@ -7,6 +7,7 @@ import { segmentsMigration } from './0002-segments.js';
 import { contactDocumentsMigration } from './0003-contact-documents.js';
 import { accessMigration } from './0004-access.js';
 import { webhooksMigration } from './0005-webhooks.js';
+import { segmentCountsMigration } from './0006-segment-counts.js';
 
 export function migrationsFor(dialect: Dialect): Record<string, Migration> {
   return {
@@ -15,6 +16,7 @@ export function migrationsFor(dialect: Dialect): Record<string, Migration> {
     '0003_contact_documents': contactDocumentsMigration(dialect),
     '0004_access': accessMigration(dialect),
     '0005_webhooks': webhooksMigration(dialect),
+    '0006_segment_counts': segmentCountsMigration(dialect),
   };
 }
 

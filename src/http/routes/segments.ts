@@ -15,7 +15,8 @@ import { InvalidInput, NotFound } from '../../errors.js';
 import { changeManualMembers } from '../../segments/manual-members.js';
 import { listMembers } from '../../segments/members.js';
 import { previewCount, previewImpact, previewMembers } from '../../segments/preview.js';
-import { createSegment, deleteSegment, getSegment, listSegmentRows, toSegment, updateSegment } from '../../segments/segment-store.js';
+import { createSegment, deleteSegment, getSegment, updateSegment } from '../../segments/segment-store.js';
+import { SegmentListings, readCounts } from '../../segments/segment-listing.js';
 import type { Segment } from '../../segments/segment-store.js';
 import type { WorkspaceStates } from '../../segments/workspace-state.js';
 import { principalOf } from '../auth.js';
@@ -98,6 +99,7 @@ async function present(db: Tx, principal: Principal, s: Segment) {
 
 export async function segmentRoutes(v1: FastifyInstance, app: App): Promise<void> {
   const { database, states } = app;
+  const listings = new SegmentListings();
 
   v1.get('/segments', {
     config: { access: 'read' },
@@ -105,15 +107,17 @@ export async function segmentRoutes(v1: FastifyInstance, app: App): Promise<void
   }, async (request, reply) => {
     const principal = principalOf(request);
     const ws = principal.workspaceId;
-    const hidden = await hiddenSegments(database.db, principal, async () => (await states.get(database.db, ws)).segments);
-    const rows = (await listSegmentRows(database.db, ws)).filter((r) => !hidden.has(r.id));
-    const building = await builds(database.db, ws, rows.filter((r) => r.status === 'building').map((r) => r.id));
-    const hiddenFrom = principal.role === 'admin' ? await hiddenFromOf(database.db, ws, rows.map((r) => r.id)) : null;
+    const state = await states.get(database.db, ws);
+    const listing = await listings.get(database.db, ws, state.configVersion);
+    const hidden = await hiddenSegments(database.db, principal, state.segments);
+    const counts = await readCounts(database.db, ws);
+    const shown = listing.segments.filter((l) => !hidden.has(l.segment.id));
+    const building = await builds(database.db, ws, shown.filter((l) => l.segment.status === 'building').map((l) => l.segment.id));
     // Written by hand, each definition spliced in as stored (JSON text): the list is read on every
     // screen, and parsing 60 definitions to serialise them again was a third of its cost.
-    const items = rows.map((r) => {
-      const { condition: _parsed, ...fields } = view(toSegment({ ...r, condition: null }), building.get(r.id) ?? null, hiddenFrom?.get(r.id) ?? null);
-      return `${JSON.stringify(fields).slice(0, -1)},"condition":${r.condition ?? 'null'}}`;
+    const items = shown.map(({ segment, conditionJson, hiddenFrom }) => {
+      const { condition: _none, ...fields } = view({ ...segment, memberCount: counts.get(segment.id) ?? 0 }, building.get(segment.id) ?? null, principal.role === 'admin' ? hiddenFrom : null);
+      return `${JSON.stringify(fields).slice(0, -1)},"condition":${conditionJson ?? 'null'}}`;
     });
     return reply.type('application/json; charset=utf-8').send(`{"data":[${items.join(',')}]}`);
   });

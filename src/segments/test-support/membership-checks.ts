@@ -103,11 +103,13 @@ export async function checkStore(database: Database, states: WorkspaceStates, wo
     problems.push(`verify: ${d.kind} in ${d.segmentId}${d.contactId ? ` (${d.contactId})` : ''}${d.detail ? `: ${d.detail}` : ''}`);
   }
   const counts = await database.db.selectFrom('segments as s')
-    .select(['s.id', 's.member_count', (eb) => eb.selectFrom('segment_members as m').select(sql<number>`count(*)`.as('n'))
+    .leftJoin('segment_counts as n', (j) => j.onRef('n.workspace_id', '=', 's.workspace_id').onRef('n.segment_id', '=', 's.id'))
+    .select(['s.id', 'n.member_count', (eb) => eb.selectFrom('segment_members as m').select(sql<number>`count(*)`.as('n'))
       .whereRef('m.segment_id', '=', 's.id').whereRef('m.workspace_id', '=', 's.workspace_id').as('rows')])
     .where('s.workspace_id', '=', workspaceId).execute();
   for (const c of counts) {
-    if (Number(c.member_count) !== Number(c.rows)) problems.push(`segment ${c.id}: member_count ${c.member_count}, but ${c.rows} membership rows`);
+    if (c.member_count === null) problems.push(`segment ${c.id}: no row in segment_counts`);
+    else if (Number(c.member_count) !== Number(c.rows)) problems.push(`segment ${c.id}: member_count ${c.member_count}, but ${c.rows} membership rows`);
   }
   const replay = await replayEvents(database, workspaceId);
   problems.push(...replay.problems);
