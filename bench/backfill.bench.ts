@@ -40,7 +40,7 @@ for (const dialect of ['sqlite', 'postgres'] as Dialect[]) {
       const segment = await writeTransaction(store.database, (tx) => createSegment(tx, WORKSPACE, { name: `backfill ${c.id}`, kind: 'dynamic', condition: c.condition.json }, store.clock.now));
       await runBackfills(store.database, store.states, { clock: () => store.clock.now });
       const seconds = (performance.now() - t0) / 1000;
-      const row = await store.database.db.selectFrom('segments').select('member_count').where('id', '=', segment.id).executeTakeFirstOrThrow();
+      const row = await store.database.db.selectFrom('segment_counts').select('member_count').where('segment_id', '=', segment.id).executeTakeFirstOrThrow();
       if (Number(row.member_count) !== c.expected) throw new Error(`${dialect} ${c.id}: built ${row.member_count} members, the scan counts ${c.expected}`);
       const state = await store.states.get(store.database.db, WORKSPACE);
       const t1 = performance.now();

@@ -57,7 +57,7 @@ describe.each(engines)('segments evaluate ($name)', ({ args, skip }) => {
 
 describe.each(engines)('segments evaluate ($name): attribute keys that are Object.prototype names', ({ args, skip }) => {
   it.skipIf(skip)('reads only the contact\'s own values', () => {
-    const doc = {
+    const doc: Record<string, unknown> = {
       schema: [{ key: 'constructor', type: 'text' }, { key: 'valueof', type: 'number' }, { key: 'tostring', type: 'list' }],
       contacts: [{ id: 'a' }, { id: 'b', constructor: 'x', valueof: 1, tostring: ['t'] }],
       condition: { all: [{ attr: 'constructor', op: 'is_empty' }, { attr: 'valueof', op: 'is_empty' }, { attr: 'tostring', op: 'is_empty' }] },

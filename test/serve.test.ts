@@ -38,7 +38,8 @@ describe('segments serve', () => {
     const first = await serve(['--db', join(dir, 'demo.sqlite'), '--demo-contacts', '2000']);
     const token = /(sgt_[A-Za-z0-9_-]+)/.exec(first.stderr())![1];
     expect(first.stderr()).toContain('workspace "demo"');
-    const get = (url: string, path: string) => fetch(url + path, { headers: { authorization: `Bearer ${token}` } });
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a test reads the bodies it expects
+    const get = async (url: string, path: string) => { const r = await fetch(url + path, { headers: { authorization: `Bearer ${token}` } }); return { json: async () => (await r.json()) as any }; };
     const segments = (await (await get(first.url, '/v1/segments')).json()).data as Array<{ name: string; status: string; member_count: number }>;
     expect(segments.map((s) => s.name).sort()).toEqual(['APAC', 'Active', 'EU', 'Enterprise', 'Inactive 30+ days', 'NA', 'New this week', 'Renewal risk', 'Trial', 'VIP', 'WhatsApp opted-in']);
     expect(segments.every((s) => s.status === 'ready' && s.member_count > 0)).toBe(true);
@@ -74,7 +75,7 @@ describe('segments serve', () => {
     const token = /(sgt_[A-Za-z0-9_-]+)/.exec(s.stderr())![1];
     const body = await (await fetch(`${s.url}/v1/segments`, { headers: { authorization: `Bearer ${token}` } })).json();
     expect(body).toEqual({ data: [] });
-    expect((await (await fetch(`${s.url}/v1/workspace`, { headers: { authorization: `Bearer ${token}` } })).json()).id).toBe('default');
+    expect(((await (await fetch(`${s.url}/v1/workspace`, { headers: { authorization: `Bearer ${token}` } })).json()) as { id: string }).id).toBe('default');
     s.child.kill('SIGTERM');
     expect(await s.exited).toBe(0);
   }, 60_000);

@@ -18,7 +18,7 @@ async function columnsOf(database: Database, table: string): Promise<string[]> {
   return found ? found.columns.map((c) => c.name) : [];
 }
 
-const ALL_MIGRATIONS = ['0001_contacts', '0002_segments', '0003_contact_documents', '0004_access', '0005_webhooks', '0006_segment_counts'];
+const ALL_MIGRATIONS = ['0001_contacts', '0002_segments', '0003_contact_documents', '0004_access', '0005_webhooks', '0006_segment_counts', '0007_memberships_by_contact'];
 
 /** What every dialect must give: the tables, the slots, the keys, and a migration run only once. */
 async function checkMigrations(database: Database): Promise<void> {
@@ -70,7 +70,7 @@ async function checkDocumentsMove(database: Database): Promise<void> {
   await sql`insert into contacts (workspace_id, id, attributes, created_ms, updated_ms) values ('w1', 'old', '{"name":"Ana","mrr":5}', 1, 1)`.execute(database.db);
   await sql`insert into workspaces (id, name, created_ms) values ('w1', 'W', 1)`.execute(database.db);
   await sql`insert into segments (workspace_id, id, name, name_folded, kind, status, member_count, created_ms, updated_ms) values ('w1', 'sg1', 'VIP', 'vip', 'manual', 'ready', 7, 1, 1)`.execute(database.db);
-  expect(await migrateToLatest(database)).toEqual(['0003_contact_documents', '0004_access', '0005_webhooks', '0006_segment_counts']);
+  expect(await migrateToLatest(database)).toEqual(['0003_contact_documents', '0004_access', '0005_webhooks', '0006_segment_counts', '0007_memberships_by_contact']);
   expect(await database.db.selectFrom('segment_counts').selectAll().execute()).toEqual([{ workspace_id: 'w1', segment_id: 'sg1', member_count: database.dialect === 'postgres' ? '7' : 7 }]);
   const rows = await database.db.selectFrom('contacts as c').innerJoin('contact_documents as d', 'd.contact_pk', 'c.pk')
     .select(['c.id', 'd.workspace_id', 'd.document']).execute();

@@ -4,6 +4,7 @@
 import { sql } from 'kysely';
 import type { StoredValues } from '../conditions/contact-values.js';
 import type { StoredContact } from '../contacts/contact-store.js';
+import { reusableQuery } from '../db/reusable-query.js';
 import { dialectOf } from '../db/write-transaction.js';
 import type { Tx } from '../db/write-transaction.js';
 
@@ -12,14 +13,18 @@ export interface ContactProfile extends StoredContact {
   readonly memberships: ReadonlyMap<string, number>;
 }
 
-export async function readContactProfile(db: Tx, workspaceId: string, id: string): Promise<ContactProfile | null> {
-  // By the (contact_pk, segment_id) index; `+workspace_id` keeps SQLite off the workspace-first key.
+const profileRow = reusableQuery((db: Tx, workspaceId: string, id: string) => {
+  // By the (contact_pk, segment_id, since_ms) index alone; `+workspace_id` keeps SQLite off the workspace-first key.
   const memberships = dialectOf(db) === 'postgres'
     ? sql<string>`(select coalesce(json_agg(json_build_array(m.segment_id, m.since_ms)), '[]')::text from segment_members m where m.contact_pk = c.pk and m.workspace_id = c.workspace_id)`
     : sql<string>`(select json_group_array(json_array(m.segment_id, m.since_ms)) from segment_members m where m.contact_pk = c.pk and +m.workspace_id = c.workspace_id)`;
-  const row = await db.selectFrom('contacts as c').innerJoin('contact_documents as d', 'd.contact_pk', 'c.pk')
+  return db.selectFrom('contacts as c').innerJoin('contact_documents as d', 'd.contact_pk', 'c.pk')
     .select(['c.pk', 'c.id', 'd.document', 'c.version', 'c.created_ms', 'c.updated_ms', memberships.as('memberships')])
-    .where('c.workspace_id', '=', workspaceId).where('c.id', '=', id).executeTakeFirst();
+    .where('c.workspace_id', '=', workspaceId).where('c.id', '=', id);
+});
+
+export async function readContactProfile(db: Tx, workspaceId: string, id: string): Promise<ContactProfile | null> {
+  const [row] = await profileRow(db, workspaceId, id);
   if (!row) return null;
   return {
     pk: Number(row.pk), id: row.id, values: JSON.parse(row.document) as StoredValues, version: row.version,

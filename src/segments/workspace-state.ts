@@ -10,6 +10,7 @@ import type { Condition, Schema } from '../conditions/types.js';
 import { validate } from '../conditions/validate.js';
 import { loadSchema } from '../contacts/attribute-store.js';
 import type { ColumnLayout } from '../contacts/contact-columns.js';
+import { reusableQuery } from '../db/reusable-query.js';
 import type { Tx } from '../db/write-transaction.js';
 import { NotFound } from '../errors.js';
 import { dependenciesOf, dependencyOrder } from './dependencies.js';
@@ -44,11 +45,14 @@ export interface WorkspaceState {
 }
 
 /** Caches compiled workspaces by configuration version. One per process. */
+/** Read by every request: compiled once (reusable-query.ts). */
+const configOf = reusableQuery((db: Tx, workspaceId: string) => db.selectFrom('workspaces').select(['config_version', 'time_zone']).where('id', '=', workspaceId));
+
 export class WorkspaceStates {
   private readonly cache = new Map<string, WorkspaceState>();
 
   async get(db: Tx, workspaceId: string): Promise<WorkspaceState> {
-    const row = await db.selectFrom('workspaces').select(['config_version', 'time_zone']).where('id', '=', workspaceId).executeTakeFirst();
+    const [row] = await configOf(db, workspaceId);
     if (!row) throw new NotFound('workspace', workspaceId);
     const version = Number(row.config_version);
     const cached = this.cache.get(workspaceId);

@@ -8,6 +8,7 @@ import { contactDocumentsMigration } from './0003-contact-documents.js';
 import { accessMigration } from './0004-access.js';
 import { webhooksMigration } from './0005-webhooks.js';
 import { segmentCountsMigration } from './0006-segment-counts.js';
+import { membershipsByContactMigration } from './0007-memberships-by-contact.js';
 
 export function migrationsFor(dialect: Dialect): Record<string, Migration> {
   return {
@@ -17,6 +18,7 @@ export function migrationsFor(dialect: Dialect): Record<string, Migration> {
     '0004_access': accessMigration(dialect),
     '0005_webhooks': webhooksMigration(dialect),
     '0006_segment_counts': segmentCountsMigration(dialect),
+    '0007_memberships_by_contact': membershipsByContactMigration(dialect),
   };
 }
 
