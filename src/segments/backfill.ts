@@ -16,6 +16,7 @@ import { dependentsOf } from './dependencies.js';
 import { lowerHorizonsInRange } from './backfill-horizons.js';
 import { CountDeltas, updateMembership } from './membership-writer.js';
 import type { WorkspaceState, WorkspaceStates } from './workspace-state.js';
+import { lockEventOrder } from './event-feed.js';
 
 export interface BackfillProgress {
   readonly segmentId: string;
@@ -131,6 +132,7 @@ async function complete(tx: Tx, states: WorkspaceStates, jobId: number, ws: stri
     constant<number>(version, 'integer').as('segment_version'), 'c.id as contact_id', constant<number>(now, 'bigint').as('at_ms'),
   ] as const;
   const eventColumns = ['workspace_id', 'type', 'segment_id', 'segment_version', 'contact_id', 'at_ms'] as const;
+  await lockEventOrder(tx, ws);
   await tx.insertInto('segment_events').columns(eventColumns).expression(existing(entered).select(event('segment.entered'))).execute();
   await tx.insertInto('segment_events').columns(eventColumns).expression(existing(left).select(event('segment.left'))).execute();
   for (let i = 0; i < leaving.length; i += 500) {

@@ -7,6 +7,7 @@ import type { Tx } from '../db/write-transaction.js';
 import { addToColumn, deleteRows, insertRows } from '../db/bulk-insert.js';
 import { dialectOf } from '../db/write-transaction.js';
 import type { CompiledSegment, WorkspaceState } from './workspace-state.js';
+import { lockEventOrder } from './event-feed.js';
 
 export interface ContactRef {
   readonly pk: number;
@@ -115,6 +116,8 @@ export interface MembershipEvent { readonly type: 'segment.entered' | 'segment.l
 
 /** The events of a transaction, in their order, in multi-row inserts. */
 export async function insertEvents(tx: Tx, workspaceId: string, events: readonly MembershipEvent[], now: number): Promise<void> {
+  if (events.length === 0) return;
+  await lockEventOrder(tx, workspaceId);
   await insertRows(tx, 'segment_events', ['workspace_id', 'type', 'segment_id', 'segment_version', 'contact_id', 'at_ms'],
     events.map((e) => [workspaceId, e.type, e.segmentId, e.version, e.contactId, now]));
 }

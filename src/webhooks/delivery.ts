@@ -21,12 +21,6 @@ export const RETRY_DELAYS_MS = [5_000, 300_000, 1_800_000, 7_200_000, 18_000_000
 /** How long a claimed delivery is another server's to send. */
 export const LEASE_MS = 60_000;
 const SEND_TIMEOUT_MS = 10_000;
-/**
- * PostgreSQL numbers events when they are inserted, not when they commit: an event with a lower
- * number can become visible after a higher one. Events younger than this are left for the next
- * pass, so a transaction shorter than this never has its events skipped. (SQLite has one writer.)
- */
-export const POSTGRES_OUTBOX_GRACE_MS = 10_000;
 
 export interface DeliveryOptions {
   readonly allowPrivate: boolean;
@@ -73,7 +67,6 @@ async function enqueueDeliveries(database: Database, now: number): Promise<numbe
       let events = tx.selectFrom('segment_events as e').leftJoin('segments as s', (j) => j.onRef('s.workspace_id', '=', 'e.workspace_id').onRef('s.id', '=', 'e.segment_id'))
         .select(['e.seq', 'e.type', 'e.segment_id', 'e.segment_version', 'e.contact_id', 'e.at_ms', 's.name'])
         .where('e.workspace_id', '=', sub.workspace_id).where('e.seq', '>', Number(sub.cursor_seq)).orderBy('e.seq').limit(1000);
-      if (dialectOf(tx) === 'postgres') events = events.where('e.at_ms', '<=', now - POSTGRES_OUTBOX_GRACE_MS);
       const rows = await events.execute();
       if (rows.length === 0) return 0;
       await insertRows(tx, 'webhook_deliveries', ['id', 'subscription_id', 'workspace_id', 'event_seq', 'contact_id', 'payload', 'status', 'next_attempt_ms', 'created_ms'],
