@@ -4,7 +4,8 @@
 // in SQL; the relative one also stores each contact's time horizon, from its date columns). The
 // baseline in the same run is one count of the same condition through the SQL compiler
 // (previewCount): the least any build must read. Every build's count is checked against the scan
-// of the same contacts.
+// of the same contacts. SQLite runs as the server runs it (`segments serve`: WAL checkpoints in a
+// thread of their own): the build's last commit no longer copies the WAL into the file itself.
 // Usage: npm run bench:backfill -- [--contacts N] [--skip-sqlite] [--skip-postgres]
 import type { Dialect } from '../src/db/database.js';
 import { writeTransaction } from '../src/db/write-transaction.js';
@@ -29,7 +30,7 @@ const rows: string[][] = [];
 
 for (const dialect of ['sqlite', 'postgres'] as Dialect[]) {
   if (flag(`skip-${dialect}`)) continue;
-  const store = await openPopulatedStore(dialect, N, log);
+  const store = await openPopulatedStore(dialect, N, log, { asServer: true });
   try {
     // An interrupted run may have left its segment behind: the store must be as built.
     for (const left of await store.database.db.selectFrom('segments').select('id').where('workspace_id', '=', WORKSPACE).where('name', 'like', 'backfill %').execute()) {

@@ -100,14 +100,15 @@ export function importFile(n: number, log: (text: string) => void): { file: stri
 /**
  * A store of N imported contacts with the 60 segments, kept between runs (a SQLite file in
  * bench/.cache, a PostgreSQL schema `bench_store_N`) because importing 1M contacts takes minutes.
- * Benches that change it must put it back as they found it.
+ * Benches that change it must put it back as they found it. `asServer`: SQLite as `segments serve`
+ * runs it, WAL checkpoints in a thread of their own (sqlite-checkpointer.ts), not in commits.
  */
-export async function openPopulatedStore(dialect: Dialect, n: number, log: (text: string) => void): Promise<BenchStore> {
+export async function openPopulatedStore(dialect: Dialect, n: number, log: (text: string) => void, options: { asServer?: boolean } = {}): Promise<BenchStore> {
   const clock = { now: BENCH_NOW };
   let database: Database;
   if (dialect === 'sqlite') {
     const file = new URL(`./.cache/store-${n}.sqlite`, import.meta.url).pathname;
-    database = createDatabase({ dialect: 'sqlite', filename: file });
+    database = createDatabase({ dialect: 'sqlite', filename: file, backgroundCheckpoints: options.asServer === true });
     for (const p of (process.env.BENCH_SQLITE_PRAGMAS ?? '').split(';').filter(Boolean)) database.sqlite.pragma(p);
   } else {
     const schema = `bench_store_${n}`;
