@@ -19,20 +19,28 @@ function checkNames(what: string, names: readonly string[]): void {
 }
 
 /**
- * Inserts `rows` (each an array in `columns` order) into `table`, as many rows per statement as the
- * parameter limit allows. With `returning`, the values of those columns for every inserted row.
+ * Inserts `rows` (each an array in `columns` order) into `table`. With `returning`, the values of
+ * those columns for every inserted row. The rows go in statements of power-of-two sizes (140 rows:
+ * 128, 8 and 4), under the parameter limit: a statement of any other size would be a text seen
+ * once, and SQLite preparing it cost about twice what running it did (a 1,000-row, 4-column insert:
+ * 388 µs to prepare, 198 µs to run); these few texts stay in the statement cache (database.ts).
+ * (30k contacts in batches of 1,000 with the 60 segments: 95 statements prepared before, 53 after;
+ * the import's time moved within this machine's noise.)
  */
 export async function insertRows(
   tx: Tx, table: string, columns: readonly string[], rows: readonly (readonly unknown[])[], options: { returning?: readonly string[]; onConflictDoNothing?: boolean } = {},
 ): Promise<Record<string, unknown>[]> {
   checkNames('insertRows', [table, ...columns, ...(options.returning ?? [])]);
   const out: Record<string, unknown>[] = [];
-  const perStatement = Math.max(1, Math.floor(MAX_PARAMETERS / columns.length));
+  const perStatement = 2 ** Math.floor(Math.log2(Math.max(1, Math.floor(MAX_PARAMETERS / columns.length))));
   const head = `insert into "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) values `;
   const tail = `${options.onConflictDoNothing ? ' on conflict do nothing' : ''}${options.returning ? ` returning ${options.returning.map((c) => `"${c}"`).join(', ')}` : ''}`;
   const mark = markFor(tx);
-  for (let start = 0; start < rows.length; start += perStatement) {
-    const chunk = rows.slice(start, start + perStatement);
+  for (let start = 0; start < rows.length;) {
+    let size = perStatement;
+    while (size > rows.length - start) size >>= 1;
+    const chunk = rows.slice(start, start + size);
+    start += size;
     const parameters: unknown[] = [];
     const tuples: string[] = [];
     for (const row of chunk) {
