@@ -143,3 +143,54 @@ describe.each<Dialect>(['sqlite', 'postgres'])('group commit on %s: a group the 
     }
   });
 });
+
+describe('group commit on sqlite: the write lock held by another process', () => {
+  it('writes wait for it without blocking the event loop, commit once it is free, and fail together (not one by one) past the busy timeout', async () => {
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const BetterSqlite3 = (await import('better-sqlite3')).default;
+    const { createDatabase } = await import('../db/database.js');
+    const { migrateToLatest } = await import('../db/migrate.js');
+    const { createWorkspace } = await import('../workspaces/workspace-store.js');
+    const { WorkspaceStates } = await import('./workspace-state.js');
+    const dir = mkdtempSync(join(tmpdir(), 'segments-busy-'));
+    const file = join(dir, 'store.sqlite');
+    const database = createDatabase({ dialect: 'sqlite', filename: file, busyTimeoutMs: 400 });
+    const other = new BetterSqlite3(file);
+    try {
+      await migrateToLatest(database);
+      await createWorkspace(database, { id: 'ws1', name: 'Acme' });
+      const writes = new ContactWrites(database, new WorkspaceStates());
+      await writes.writeOne('ws1', { id: 'warm' });
+
+      // Another connection (as another process would) holds the write lock for 150 ms.
+      other.exec('BEGIN IMMEDIATE');
+      let ticks = 0;
+      const ticker = setInterval(() => { ticks++; }, 10);
+      setTimeout(() => other.exec('COMMIT'), 150);
+      const started = performance.now();
+      const outcomes = await Promise.all(['a', 'b', 'c'].map((id) => writes.writeOne('ws1', { id })));
+      clearInterval(ticker);
+      expect(outcomes.map((o) => o.status)).toEqual(['created', 'created', 'created']);
+      expect(performance.now() - started).toBeGreaterThanOrEqual(140);
+      expect(ticks).toBeGreaterThanOrEqual(5); // the event loop ran while the writes waited
+
+      // Held past the busy timeout: every write of the group fails, once, after about that long.
+      other.exec('BEGIN IMMEDIATE');
+      const t0 = performance.now();
+      const failed = await Promise.allSettled(['d', 'e', 'f'].map((id) => writes.writeOne('ws1', { id })));
+      const waited = performance.now() - t0;
+      other.exec('ROLLBACK');
+      expect(failed.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
+      expect(failed.map((r) => (r as PromiseRejectedResult).reason.code)).toEqual(['SQLITE_BUSY', 'SQLITE_BUSY', 'SQLITE_BUSY']);
+      expect(waited).toBeGreaterThanOrEqual(390);
+      expect(waited).toBeLessThan(1_500); // not 4 × 400 ms: the group is not retried write by write
+      expect(await writes.get('ws1', 'd')).toBeNull();
+    } finally {
+      other.close();
+      await database.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -67,8 +67,8 @@ export class GroupCommit {
       try {
         outcomes = await writeTransaction(this.database, (tx) => this.writeAll(tx, group));
       } catch (error) {
-        if (group.length === 1) {
-          group[0].reject(error);
+        if (group.length === 1 || !mayBeOneWrites(error)) {
+          for (const w of group) w.reject(error);
           return;
         }
         // Something only a whole transaction can fail on: each write again in its own.
@@ -114,4 +114,15 @@ export class GroupCommit {
     }
     return outcomes;
   }
+}
+
+/**
+ * Whether running the writes one at a time could get some of them through: not when the database
+ * could not be had at all (SQLite's write lock not free within the busy timeout; PostgreSQL's
+ * connection lost or the server shutting down) — each alone would wait and fail the same way.
+ */
+function mayBeOneWrites(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  if (typeof code !== 'string') return true;
+  return code !== 'SQLITE_BUSY' && !code.startsWith('08') && code !== '57P01' && code !== '57P03';
 }
