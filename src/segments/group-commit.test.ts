@@ -115,6 +115,14 @@ describe.each<Dialect>(['sqlite', 'postgres'])('group commit on %s', (dialect) =
     const lists = await e.database.db.selectFrom('contact_list_values').select(['attr', 'value']).where('workspace_id', '=', e.workspaceId).execute();
     expect(lists).toEqual([{ attr: 'tags', value: 'c' }]);
     expect(await verifyWorkspace(e.database, e.states, e.workspaceId, e.clock.now)).toEqual([]);
+    // And verify does see a column or a list that has drifted from the values as written.
+    const state = await e.states.get(e.database.db, e.workspaceId);
+    const mrr = state.columns.storage.get('mrr')!;
+    if (mrr.kind !== 'column') throw new Error('mrr: expected a slot column');
+    await e.database.db.updateTable('contacts').set({ [mrr.column]: 7 } as never).where('id', '=', 'k').execute();
+    await e.database.db.insertInto('contact_list_values').values({ workspace_id: e.workspaceId, contact_pk: (await writes.get(e.workspaceId, 'k'))!.pk, attr: 'tags', value: 'stale' }).execute();
+    const drift = await verifyWorkspace(e.database, e.states, e.workspaceId, e.clock.now);
+    expect(drift.map((d) => [d.kind, d.contactId, d.detail!.split(':')[0]]).sort()).toEqual([['stored_value', 'k', 'mrr'], ['stored_value', 'k', 'tags']]);
   });
 });
 

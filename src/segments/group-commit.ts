@@ -67,7 +67,7 @@ export class GroupCommit {
       try {
         outcomes = await writeTransaction(this.database, (tx) => this.writeAll(tx, group));
       } catch (error) {
-        if (group.length === 1 || !mayBeOneWrites(error)) {
+        if (group.length === 1 || !worthRetryingAlone(error)) {
           for (const w of group) w.reject(error);
           return;
         }
@@ -121,7 +121,7 @@ export class GroupCommit {
  * could not be had at all (SQLite's write lock not free within the busy timeout; PostgreSQL's
  * connection lost or the server shutting down) — each alone would wait and fail the same way.
  */
-function mayBeOneWrites(error: unknown): boolean {
+function worthRetryingAlone(error: unknown): boolean {
   const code = (error as { code?: unknown }).code;
   if (typeof code !== 'string') return true;
   return code !== 'SQLITE_BUSY' && !code.startsWith('08') && code !== '57P01' && code !== '57P03';

@@ -1,7 +1,7 @@
 // `segments verify`: every segment recomputed from scratch — each contact's values, every
 // dynamic definition in dependency order — and compared with the stored membership and counts; and
-// each contact's slot columns (what SQL reads: previews, backfills, filters) with its values as
-// written, since an update writes only the columns of the attributes it changed.
+// each contact's slot columns and list values (what SQL reads: previews, backfills, filters) with
+// its values as written, since an update writes only the columns and lists it changed.
 import { unindexed } from '../db/unindexed.js';
 import { prepareContact } from '../conditions/contact-values.js';
 import type { StoredValues } from '../conditions/contact-values.js';
@@ -13,7 +13,7 @@ import type { WorkspaceStates } from './workspace-state.js';
 export interface Difference {
   /** '' for a difference of the contact itself (`stored_value`). */
   readonly segmentId: string;
-  /** `stored_value`: a slot column (what SQL reads) disagrees with the contact's values as written. */
+  /** `stored_value`: a slot column or list (what SQL reads) disagrees with the contact's values as written. */
   readonly kind: 'missing_member' | 'extra_member' | 'count' | 'stored_value';
   readonly contactId?: string;
   readonly detail?: string;
@@ -33,11 +33,24 @@ export async function verifyWorkspace(database: Database, states: WorkspaceState
     if (rows.length === 0) break;
     const first = Number(rows[0].pk), last = Number(rows[rows.length - 1].pk);
     const stored = await storedMembershipsInRange(db, workspaceId, first, last);
+    const lists = new Map<string, Set<string>>(); // `${pk} ${attr}` → its stored list values
+    for (const v of await db.selectFrom('contact_list_values').select(['contact_pk', 'attr', 'value'])
+      .where('workspace_id', '=', workspaceId).where('contact_pk', '>=', first).where('contact_pk', '<=', last).execute()) {
+      const key = `${Number(v.contact_pk)} ${v.attr}`;
+      lists.set(key, (lists.get(key) ?? new Set()).add(v.value));
+    }
     for (const row of rows) {
       const mine = new Set(stored.get(Number(row.pk)));
       const prepared = prepareContact(state.layout, JSON.parse(row.attributes) as StoredValues);
       storage.at.forEach((column, i) => {
-        if (column === null || column === 'list') return;
+        if (column === 'list') {
+          const key = state.layout.attributes[i].key;
+          const expected = [...new Set((prepared[i] as readonly string[] | undefined) ?? [])].sort();
+          const actual = [...(lists.get(`${Number(row.pk)} ${key}`) ?? [])].sort();
+          if (JSON.stringify(actual) !== JSON.stringify(expected)) differences.push({ segmentId: '', kind: 'stored_value', contactId: row.id, detail: `${key}: the list values stored are ${JSON.stringify(actual)}, the values as written give ${JSON.stringify(expected)}` });
+          return;
+        }
+        if (column === null) return;
         const expected = slotValue(prepared[i]), actual = row[column] === null ? null : typeof expected === 'number' ? Number(row[column]) : row[column];
         if (actual !== expected) differences.push({ segmentId: '', kind: 'stored_value', contactId: row.id, detail: `${state.layout.attributes[i].key}: column ${column} holds ${JSON.stringify(actual)}, the values as written give ${JSON.stringify(expected)}` });
       });
