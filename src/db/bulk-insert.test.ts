@@ -3,18 +3,15 @@
 import { describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { insertRows } from './bulk-insert.js';
-import { createDatabase } from './database.js';
-import type { Database, Dialect } from './database.js';
-import { createTestSchema, postgresTestUrl } from './test-support/postgres.js';
+import type { Dialect } from './database.js';
+import { postgresTestUrl } from './test-support/postgres.js';
+import { openTestDatabase } from './test-support/test-database.js';
 
 const pgUrl = await postgresTestUrl();
 
 describe.each<Dialect>(['sqlite', 'postgres'])('insertRows on %s', (dialect) => {
   it.skipIf(dialect === 'postgres' && pgUrl === null)('writes every row of any count, past the parameter limit too, and returns each', async () => {
-    let database: Database, close: () => Promise<void>;
-    if (dialect === 'sqlite') { database = createDatabase({ dialect: 'sqlite', filename: ':memory:' }); close = () => database.close(); } else {
-      const t = await createTestSchema(pgUrl!); database = t.database; close = () => t.drop();
-    }
+    const { database, close } = await openTestDatabase(dialect, pgUrl);
     try {
       await sql`create table probe (batch integer not null, k integer not null, a text, b integer, c text)`.execute(database.db);
       // 5 columns: 4,096 rows a statement at most (a power of two under 30,000 parameters), so 13,001 takes several.

@@ -1,21 +1,18 @@
 // reusableQuery: compiled once per dialect, each run bound to its own values, constants kept.
 import { describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
-import { createDatabase } from './database.js';
-import type { Database, Dialect } from './database.js';
+import type { Dialect } from './database.js';
 import { migrateToLatest } from './migrate.js';
 import { reusableQuery } from './reusable-query.js';
-import { createTestSchema, postgresTestUrl } from './test-support/postgres.js';
+import { postgresTestUrl } from './test-support/postgres.js';
+import { openTestDatabase } from './test-support/test-database.js';
 import type { Tx } from './write-transaction.js';
 
 const pgUrl = await postgresTestUrl();
 
 describe.each<Dialect>(['sqlite', 'postgres'])('reusableQuery on %s', (dialect) => {
   it.skipIf(dialect === 'postgres' && pgUrl === null)('runs with each call\'s values, keeps the query\'s own constants, and refuses an argument it cannot bind', async () => {
-    let database: Database, close: () => Promise<void>;
-    if (dialect === 'sqlite') { database = createDatabase({ dialect: 'sqlite', filename: ':memory:' }); close = () => database.close(); } else {
-      const t = await createTestSchema(pgUrl!); database = t.database; close = () => t.drop();
-    }
+    const { database, close } = await openTestDatabase(dialect, pgUrl);
     try {
       await migrateToLatest(database);
       for (const [id, name] of [['w1', 'One'], ['w2', 'Two'], ['w3', 'Three']]) await database.db.insertInto('workspaces').values({ id, name, time_zone: 'UTC', created_ms: 1 }).execute();

@@ -1,9 +1,8 @@
 // A migrated store with one workspace, on SQLite (in memory) or PostgreSQL (a schema of its own),
 // and the services the segments tests drive. The clock is the test's.
-import { createDatabase } from '../../db/database.js';
 import type { Database, Dialect } from '../../db/database.js';
 import { migrateToLatest } from '../../db/migrate.js';
-import { createTestSchema } from '../../db/test-support/postgres.js';
+import { openTestDatabase } from '../../db/test-support/test-database.js';
 import { createWorkspace } from '../../workspaces/workspace-store.js';
 import { ContactWrites } from '../contact-writes.js';
 import { WorkspaceStates } from '../workspace-state.js';
@@ -19,17 +18,7 @@ export interface TestEngine {
 }
 
 export async function openEngine(dialect: Dialect, pgUrl: string | null, options: { timeZone?: string; now?: number } = {}): Promise<TestEngine> {
-  let database: Database;
-  let close: () => Promise<void>;
-  if (dialect === 'sqlite') {
-    database = createDatabase({ dialect: 'sqlite', filename: ':memory:' });
-    close = () => database.close();
-  } else {
-    if (!pgUrl) throw new Error('openEngine: no PostgreSQL');
-    const t = await createTestSchema(pgUrl);
-    database = t.database;
-    close = () => t.drop();
-  }
+  const { database, close } = await openTestDatabase(dialect, pgUrl);
   await migrateToLatest(database);
   const clock = { now: options.now ?? Date.parse('2025-11-03T14:30:00Z') };
   await createWorkspace(database, { id: 'ws1', name: 'Acme', timeZone: options.timeZone ?? 'UTC' }, clock.now);
