@@ -7,6 +7,7 @@
 import { createReadStream, writeFileSync } from 'node:fs';
 import { importContacts } from '../src/contacts/import/import-contacts.js';
 import type { Dialect } from '../src/db/database.js';
+import { listSegmentRows } from '../src/segments/segment-store.js';
 import { BENCH_CONDITIONS } from './fixtures.js';
 import { benchHeader, flag, fmt, load, log, machine, numberArg, table } from './harness.js';
 import { WORKSPACE, importFile, openBenchStore } from './store-fixtures.js';
@@ -40,7 +41,7 @@ async function run(dialect: Dialect, segments: boolean): Promise<void> {
     const seconds = (performance.now() - t0) / 1000;
     if (ledger.created !== N || ledger.rejected !== 0) throw new Error(`import ledger: ${JSON.stringify(ledger)}`);
     if (segments) {
-      const rows = await store.database.db.selectFrom('segments as s').innerJoin('segment_counts as n', (j) => j.onRef('n.workspace_id', '=', 's.workspace_id').onRef('n.segment_id', '=', 's.id')).select(['s.name', 'n.member_count']).where('s.workspace_id', '=', WORKSPACE).execute();
+      const rows = await listSegmentRows(store.database.db, WORKSPACE);
       const byName = new Map(rows.map((r) => [r.name, Number(r.member_count)]));
       BENCH_CONDITIONS.forEach((c, j) => {
         if (byName.get(c.id) !== expected[j]) throw new Error(`${dialect}: segment ${c.id} has ${byName.get(c.id)} members, the scan counts ${expected[j]}`);

@@ -45,11 +45,6 @@ export async function findContact(tx: Tx, workspaceId: string, by: { id?: string
   return row ? toContact(row) : null;
 }
 
-export async function readContact(tx: Tx, workspaceId: string, id: string): Promise<StoredContact | null> {
-  const row = await contactsWithDocuments(tx).select(COLUMNS).where('c.workspace_id', '=', workspaceId).where('c.id', '=', id).executeTakeFirst();
-  return row ? toContact(row) : null;
-}
-
 export async function deleteContactRow(tx: Tx, pk: number): Promise<void> {
   await tx.deleteFrom('contact_list_values').where('contact_pk', '=', pk).execute();
   await tx.deleteFrom('contact_documents').where('contact_pk', '=', pk).execute();

@@ -1,7 +1,7 @@
 // Contact writes: a batch (or one upsert) coerced, merged with the stored contacts and written with
 // every segment's membership, events and counts in the same transaction (contact-batch.ts); deletes.
 import type { Schema } from '../conditions/types.js';
-import { deleteContactRow, findContact, readContact } from '../contacts/contact-store.js';
+import { deleteContactRow, findContact } from '../contacts/contact-store.js';
 import type { StoredContact } from '../contacts/contact-store.js';
 import type { ContactSink, RowOutcome } from '../contacts/import/contact-sink.js';
 import type { Database } from '../db/database.js';
@@ -9,6 +9,7 @@ import { dialectOf, writeTransaction } from '../db/write-transaction.js';
 import type { Tx } from '../db/write-transaction.js';
 import { InvalidInput, NotFound } from '../errors.js';
 import { writeContactBatch } from './contact-batch.js';
+import { readContactProfile } from './contact-profile.js';
 import { GroupCommit } from './group-commit.js';
 import { CountDeltas, storedMembership, writeDiff } from './membership-writer.js';
 import type { WorkspaceStates } from './workspace-state.js';
@@ -78,10 +79,10 @@ export class ContactWrites implements ContactSink {
   }
 
   async get(workspaceId: string, id: string): Promise<(StoredContact & { segments: { id: string; since: number }[] }) | null> {
-    const contact = await readContact(this.database.db, workspaceId, id);
-    if (!contact) return null;
-    const members = await storedMembership(this.database.db, workspaceId, contact.pk);
-    return { ...contact, segments: [...members].map(([sid, since]) => ({ id: sid, since })).sort((a, b) => (a.id < b.id ? -1 : 1)) };
+    const profile = await readContactProfile(this.database.db, workspaceId, id);
+    if (!profile) return null;
+    const { memberships, ...contact } = profile;
+    return { ...contact, segments: [...memberships].map(([sid, since]) => ({ id: sid, since })).sort((a, b) => (a.id < b.id ? -1 : 1)) };
   }
 }
 

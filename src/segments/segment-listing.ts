@@ -33,9 +33,3 @@ export class SegmentListings {
     return listing;
   }
 }
-
-/** Each segment's stored member count. */
-export async function readCounts(db: Tx, workspaceId: string): Promise<Map<string, number>> {
-  const rows = await db.selectFrom('segment_counts').select(['segment_id', 'member_count']).where('workspace_id', '=', workspaceId).execute();
-  return new Map(rows.map((r) => [r.segment_id, Number(r.member_count)]));
-}

@@ -64,6 +64,12 @@ export async function listSegmentRows(db: Tx, workspaceId: string): Promise<Segm
   return segmentsWithCounts(db, workspaceId).orderBy('s.name_folded').execute();
 }
 
+/** Each segment's stored member count, by segment id. */
+export async function readCounts(db: Tx, workspaceId: string): Promise<Map<string, number>> {
+  const rows = await db.selectFrom('segment_counts').select(['segment_id', 'member_count']).where('workspace_id', '=', workspaceId).execute();
+  return new Map(rows.map((r) => [r.segment_id, Number(r.member_count)]));
+}
+
 export async function getSegment(db: Tx, workspaceId: string, id: string): Promise<Segment> {
   const row = await segmentsWithCounts(db, workspaceId).where('s.id', '=', id).executeTakeFirst();
   if (!row) throw new NotFound('segment', id);

@@ -8,6 +8,7 @@ import type { StoredValues } from '../conditions/contact-values.js';
 import { preparedStorage, slotValue } from '../contacts/contact-columns.js';
 import type { Database } from '../db/database.js';
 import { evaluateSegments, storedMembershipsInRange } from './membership-writer.js';
+import { readCounts } from './segment-store.js';
 import type { WorkspaceStates } from './workspace-state.js';
 
 export interface Difference {
@@ -64,10 +65,9 @@ export async function verifyWorkspace(database: Database, states: WorkspaceState
     }
     cursor = last;
   }
-  const counts = await db.selectFrom('segment_counts').select(['segment_id as id', 'member_count']).where('workspace_id', '=', workspaceId).execute();
-  for (const c of counts) {
-    const actual = actualCounts.get(c.id) ?? 0;
-    if (Number(c.member_count) !== actual) differences.push({ segmentId: c.id, kind: 'count', detail: `stored count ${c.member_count}, stored members ${actual}` });
+  for (const [id, count] of await readCounts(db, workspaceId)) {
+    const actual = actualCounts.get(id) ?? 0;
+    if (count !== actual) differences.push({ segmentId: id, kind: 'count', detail: `stored count ${count}, stored members ${actual}` });
   }
   return differences;
 }
