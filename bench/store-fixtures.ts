@@ -30,13 +30,14 @@ export interface BenchStore {
   close(): Promise<void>;
 }
 
-export async function openBenchStore(dialect: Dialect, options: { segments: boolean; name: string }): Promise<BenchStore> {
+/** `backgroundCheckpoints`: SQLite as `segments import` and `segments serve` run it (sqlite-checkpointer.ts). */
+export async function openBenchStore(dialect: Dialect, options: { segments: boolean; name: string; backgroundCheckpoints?: boolean }): Promise<BenchStore> {
   let database: Database;
   let close: () => Promise<void>;
   if (dialect === 'sqlite') {
     const file = new URL(`./.cache/${options.name}.sqlite`, import.meta.url).pathname;
     for (const suffix of ['', '-wal', '-shm']) rmSync(file + suffix, { force: true });
-    database = createDatabase({ dialect: 'sqlite', filename: file });
+    database = createDatabase({ dialect: 'sqlite', filename: file, backgroundCheckpoints: options.backgroundCheckpoints === true });
     close = async () => {
       await database.close();
       for (const suffix of ['', '-wal', '-shm']) rmSync(file + suffix, { force: true });

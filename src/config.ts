@@ -22,3 +22,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: { da
   }
   return { database: { dialect: 'sqlite', filename: overrides.dbFile ?? env.SEGMENTS_DB ?? 'data/segments.sqlite' }, allowPrivateWebhooks, webhookLeaseMs };
 }
+
+/**
+ * For a process that writes for long (the server, an import): SQLite checkpoints its WAL in a thread
+ * of its own, not inside commits (src/db/sqlite-checkpointer.ts). PostgreSQL is unchanged.
+ */
+export function withBackgroundCheckpoints(config: Config): Config {
+  return config.database.dialect === 'sqlite' ? { ...config, database: { ...config.database, backgroundCheckpoints: true } } : config;
+}

@@ -64,7 +64,7 @@ Examples:
     .action(async (file: string, o: { workspace: string; db?: string; databaseUrl?: string; format?: 'csv' | 'jsonl'; batchSize?: number; errors?: string; quiet?: boolean }) => {
       exitCode = await withApp(o, (app) => runImport({
         file, workspaceId: o.workspace, sink: app.contacts, format: o.format, batchSize: o.batchSize, errorsFile: o.errors, quiet: o.quiet, stderr: process.stderr,
-      }));
+      }), { longWrites: true });
     });
 
   program.command('serve')

@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { openApp } from '../app.js';
 import { createToken } from '../access/tokens.js';
-import { loadConfig } from '../config.js';
+import { loadConfig, withBackgroundCheckpoints } from '../config.js';
 import { writeTransaction } from '../db/write-transaction.js';
 import { createDemoWorkspace } from '../demo/demo-workspace.js';
 import { buildServer } from '../http/server.js';
@@ -31,8 +31,7 @@ export interface ServeOptions {
 export async function runServe(options: ServeOptions): Promise<number> {
   const logger = pino({ level: options.logLevel });
   const config = loadConfig(process.env, { dbFile: options.db, databaseUrl: options.databaseUrl });
-  // A long-running server keeps WAL checkpoints out of its commits (src/db/sqlite-checkpointer.ts).
-  const app = await openApp(config.database.dialect === 'sqlite' ? { ...config, database: { ...config.database, backgroundCheckpoints: true } } : config);
+  const app = await openApp(withBackgroundCheckpoints(config));
   const stop = new AbortController();
   let worker: Promise<unknown> | null = null;
   try {

@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { openApp } from '../app.js';
 import type { App } from '../app.js';
-import { loadConfig } from '../config.js';
+import { loadConfig, withBackgroundCheckpoints } from '../config.js';
 import { createToken, listTokens, revokeToken } from '../access/tokens.js';
 import { createAttribute } from '../contacts/attribute-store.js';
 import { writeTransaction } from '../db/write-transaction.js';
@@ -24,9 +24,13 @@ export interface StoreOptions {
   readonly workspace: string;
 }
 
-/** Opens the store, makes sure the workspace exists, runs `work`, closes; returns the exit code. */
-export async function withApp(options: StoreOptions, work: (app: App) => Promise<number>): Promise<number> {
-  const app = await openApp(loadConfig(process.env, { dbFile: options.db, databaseUrl: options.databaseUrl }));
+/**
+ * Opens the store, makes sure the workspace exists, runs `work`, closes; returns the exit code.
+ * `longWrites`: a command that writes for long (an import) checkpoints as the server does.
+ */
+export async function withApp(options: StoreOptions, work: (app: App) => Promise<number>, { longWrites = false } = {}): Promise<number> {
+  const config = loadConfig(process.env, { dbFile: options.db, databaseUrl: options.databaseUrl });
+  const app = await openApp(longWrites ? withBackgroundCheckpoints(config) : config);
   try {
     await app.ensureWorkspace(options.workspace);
     return await work(app);

@@ -4,6 +4,7 @@
 // batch writes, that cost more than running the statement (bench:import's profile), and for the
 // few statements of a single-contact write it was a good part of the segments' cost (bench:write).
 import { CompiledQuery } from 'kysely';
+import type { Dialect } from './database.js';
 import { dialectOf } from './write-transaction.js';
 import type { Tx } from './write-transaction.js';
 
@@ -12,7 +13,7 @@ const NAME = /^[a-z_][a-z0-9_]*$/;
 const MAX_PARAMETERS = 30_000;
 
 /** A statement's `?` or `$n` for its i-th value (from 0). */
-const markFor = (tx: Tx): ((i: number) => string) => (dialectOf(tx) === 'postgres' ? (i) => `$${i + 1}` : () => '?');
+const markFor = (dialect: Dialect): ((i: number) => string) => (dialect === 'postgres' ? (i) => `$${i + 1}` : () => '?');
 
 function checkNames(what: string, names: readonly string[]): void {
   for (const name of names) if (!NAME.test(name)) throw new Error(`${what}: ${JSON.stringify(name)} is not a plain lower-case name`);
@@ -33,26 +34,38 @@ export async function insertRows(
   checkNames('insertRows', [table, ...columns, ...(options.returning ?? [])]);
   const out: Record<string, unknown>[] = [];
   const perStatement = 2 ** Math.floor(Math.log2(Math.max(1, Math.floor(MAX_PARAMETERS / columns.length))));
-  const head = `insert into "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) values `;
-  const tail = `${options.onConflictDoNothing ? ' on conflict do nothing' : ''}${options.returning ? ` returning ${options.returning.map((c) => `"${c}"`).join(', ')}` : ''}`;
-  const mark = markFor(tx);
+  const dialect = dialectOf(tx);
   for (let start = 0; start < rows.length;) {
     let size = perStatement;
     while (size > rows.length - start) size >>= 1;
-    const chunk = rows.slice(start, start + size);
-    start += size;
     const parameters: unknown[] = [];
-    const tuples: string[] = [];
-    for (const row of chunk) {
+    for (let r = start; r < start + size; r++) {
+      const row = rows[r];
       if (row.length !== columns.length) throw new Error(`insertRows: a row of ${row.length} values for ${columns.length} columns`);
-      const marks: string[] = [];
-      for (const value of row) marks.push(mark(parameters.push(value) - 1));
-      tuples.push(`(${marks.join(', ')})`);
+      for (let i = 0; i < row.length; i++) parameters.push(row[i]);
     }
-    const result = await tx.executeQuery<Record<string, unknown>>(CompiledQuery.raw(head + tuples.join(', ') + tail, parameters));
+    start += size;
+    const result = await tx.executeQuery<Record<string, unknown>>(CompiledQuery.raw(insertText(dialect, table, columns, size, options), parameters));
     if (options.returning) out.push(...result.rows);
   }
   return out;
+}
+
+/** The text of an insert of `size` rows, built once: the import runs the same few thousands of times. */
+const insertTexts = new Map<string, string>();
+function insertText(dialect: Dialect, table: string, columns: readonly string[], size: number, options: { returning?: readonly string[]; onConflictDoNothing?: boolean }): string {
+  const key = `${dialect} ${table} ${columns.join(',')} ${size} ${options.onConflictDoNothing === true} ${options.returning?.join(',') ?? ''}`;
+  let text = insertTexts.get(key);
+  if (text === undefined) {
+    const mark = markFor(dialect);
+    const tuples: string[] = [];
+    for (let r = 0; r < size; r++) tuples.push(`(${columns.map((_, c) => mark(r * columns.length + c)).join(', ')})`);
+    text = `insert into "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) values ${tuples.join(', ')}`
+      + `${options.onConflictDoNothing ? ' on conflict do nothing' : ''}${options.returning ? ` returning ${options.returning.map((c) => `"${c}"`).join(', ')}` : ''}`;
+    if (insertTexts.size >= 512) insertTexts.delete(insertTexts.keys().next().value!);
+    insertTexts.set(key, text);
+  }
+  return text;
 }
 
 /**
@@ -65,7 +78,7 @@ export async function deleteRows(tx: Tx, table: string, equal: Readonly<Record<s
   checkNames('deleteRows', [table, ...names, column]);
   const parameters = [...names.map((name) => equal[name]), ...values];
   if (parameters.length > MAX_PARAMETERS) throw new Error(`deleteRows: ${parameters.length} values in one statement`);
-  const mark = markFor(tx);
+  const mark = markFor(dialectOf(tx));
   const conditions = names.map((name, i) => `"${name}" = ${mark(i)}`);
   conditions.push(`"${column}" in (${values.map((_, i) => mark(names.length + i)).join(', ')})`);
   await tx.executeQuery(CompiledQuery.raw(`delete from "${table}" where ${conditions.join(' and ')}`, parameters));
@@ -82,7 +95,7 @@ export async function addToColumn(
   const names = Object.keys(equal);
   checkNames('addToColumn', [table, ...names, key, column]);
   const parameters: unknown[] = [];
-  const mark = markFor(tx);
+  const mark = markFor(dialectOf(tx));
   const bind = (value: unknown) => mark(parameters.push(value) - 1);
   // The cast gives PostgreSQL the parameter's type (a CASE of bare parameters would be text).
   const cases = deltas.map(([k, delta]) => `when ${bind(k)} then cast(${bind(delta)} as integer)`).join(' ');

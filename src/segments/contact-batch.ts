@@ -13,6 +13,7 @@ import { readContactInput } from '../contacts/contact-input.js';
 import { newContactId } from '../contacts/contact-store.js';
 import type { RowOutcome } from '../contacts/import/contact-sink.js';
 import { insertRows } from '../db/bulk-insert.js';
+import { reusableQuery } from '../db/reusable-query.js';
 import { unindexed } from '../db/unindexed.js';
 import { dialectOf } from '../db/write-transaction.js';
 import type { Tx } from '../db/write-transaction.js';
@@ -218,9 +219,13 @@ function storageOf(state: WorkspaceState): PreparedStorage {
 
 const FIXED_COLUMNS = ['workspace_id', 'id', 'version', 'created_ms', 'updated_ms', 'next_change_ms'] as const;
 
-/** A contacts row from the entry's prepared values, in `[...FIXED_COLUMNS, ...plan.columns]` order: every slot the layout uses, NULL when missing. */
-function contactTuple(state: WorkspaceState, plan: PreparedStorage, e: Entry, now: number): unknown[] {
-  const row: unknown[] = [state.workspaceId, e.id, e.version, e.createdMs, now, Number.isFinite(e.nextChange) ? e.nextChange : null];
+/**
+ * A contacts row from the entry's prepared values, in `[pk?, ...FIXED_COLUMNS, ...plan.columns]`
+ * order: every slot the layout uses, NULL when missing; the pk first when the writer gives it.
+ */
+function contactTuple(state: WorkspaceState, plan: PreparedStorage, e: Entry, now: number, withPk: boolean): unknown[] {
+  const row: unknown[] = withPk ? [e.pk] : [];
+  row.push(state.workspaceId, e.id, e.version, e.createdMs, now, Number.isFinite(e.nextChange) ? e.nextChange : null);
   for (let i = 0; i < plan.at.length; i++) {
     const column = plan.at[i];
     if (column !== null && column !== 'list') row.push(slotValue(e.prepared![i]));
@@ -228,15 +233,27 @@ function contactTuple(state: WorkspaceState, plan: PreparedStorage, e: Entry, no
   return row;
 }
 
-/** The contact rows and list values: new contacts in multi-row inserts (their pks read back), updates one statement each. */
+/** SQLite's next rowid: what an insert without a pk would be given. */
+const highestPk = reusableQuery((tx: Tx) => tx.selectFrom('contacts').select((eb) => eb.fn.max('pk').as('pk')));
+
+/** The contact rows and list values: new contacts in multi-row inserts, updates one statement each. */
 async function writeContacts(tx: Tx, state: WorkspaceState, touched: Entry[], now: number): Promise<void> {
   const plan = storageOf(state);
   const columns = [...FIXED_COLUMNS, ...plan.columns];
   const created = touched.filter((e) => e.isNew);
   if (created.length > 0) {
-    const inserted = await insertRows(tx, 'contacts', columns, created.map((e) => contactTuple(state, plan, e, now)), { returning: ['pk', 'id'] });
-    const pkById = new Map(inserted.map((r) => [r.id as string, Number(r.pk)]));
-    for (const e of created) e.pk = pkById.get(e.id)!;
+    if (dialectOf(tx) === 'sqlite') {
+      // Under the transaction's write lock (BEGIN IMMEDIATE) the pks SQLite would give are known:
+      // given here, the insert needs no RETURNING (bench:import's statements replayed: the contacts
+      // insert 12.7 → 9.5 µs a contact).
+      const [{ pk: top }] = await highestPk(tx);
+      created.forEach((e, i) => { e.pk = Number(top ?? 0) + 1 + i; });
+      await insertRows(tx, 'contacts', ['pk', ...columns], created.map((e) => contactTuple(state, plan, e, now, true)));
+    } else {
+      const inserted = await insertRows(tx, 'contacts', columns, created.map((e) => contactTuple(state, plan, e, now, false)), { returning: ['pk', 'id'] });
+      const pkById = new Map(inserted.map((r) => [r.id as string, Number(r.pk)]));
+      for (const e of created) e.pk = pkById.get(e.id)!;
+    }
     await insertRows(tx, 'contact_documents', ['contact_pk', 'workspace_id', 'document'], created.map((e) => [e.pk, state.workspaceId, JSON.stringify(e.values)]));
   }
   // An update writes the columns of the attributes it changed (an unchanged indexed column, the
