@@ -1,7 +1,7 @@
 // `segments import FILE`: streams a CSV or JSON Lines file into a workspace's contacts, with a
 // progress bar on a terminal (a line every few seconds otherwise) and a summary: the ledger, the
 // first rejections, and with `--errors FILE` every rejection as CSV.
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import type { WriteStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
@@ -78,7 +78,7 @@ export async function runImport(options: ImportCommandOptions): Promise<number> 
   let ledger: ImportLedger;
   let stopped: ImportStopped | null = null;
   try {
-    ledger = await importContacts(options.sink, options.workspaceId, createReadStream(file, { highWaterMark: 256 * 1024 }), {
+    ledger = await importContacts(options.sink, options.workspaceId, { path: file }, {
       format,
       batchSize,
       onProgress: progress ? (p) => progress.update(p) : undefined,

@@ -2,7 +2,7 @@
 // slot column, each list to rows of contact_list_values. Column names are produced here, from
 // our own slot numbers, and never from user text.
 import { prepareValue } from '../conditions/contact-values.js';
-import type { ContactLayout, PreparedValue } from '../conditions/contact-values.js';
+import type { ContactLayout, PreparedContact, PreparedValue } from '../conditions/contact-values.js';
 import type { StoredValue, StoredValues } from '../conditions/contact-values.js';
 import { unstorableText } from '../conditions/fold.js';
 import { SEGMENTS_FIELD } from '../conditions/schema.js';
@@ -160,6 +160,27 @@ export function preparedStorage(columns: ColumnLayout, layout: ContactLayout): P
     return storage.kind === 'column' ? storage.column : storage.kind === 'list' ? 'list' : null;
   });
   return { columns: at.filter((c): c is string => c !== null && c !== 'list'), at };
+}
+
+/** A prepared contact's slot values, in `plan.columns` order. */
+export function slotValuesOf(plan: PreparedStorage, prepared: PreparedContact): (string | number | null)[] {
+  const out: (string | number | null)[] = [];
+  for (let i = 0; i < plan.at.length; i++) {
+    const column = plan.at[i];
+    if (column !== null && column !== 'list') out.push(slotValue(prepared[i]));
+  }
+  return out;
+}
+
+/** A prepared contact's list values, flat: attribute, value, attribute, value…; each value once per attribute. */
+export function listValuesOf(plan: PreparedStorage, layout: ContactLayout, prepared: PreparedContact): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < plan.at.length; i++) {
+    if (plan.at[i] !== 'list' || prepared[i] === undefined) continue;
+    const attr = layout.attributes[i].key;
+    for (const value of new Set(prepared[i] as readonly string[])) out.push(attr, value);
+  }
+  return out;
 }
 
 /** A slot's stored form of a prepared value: NULL when missing, booleans as 0/1. */

@@ -7,11 +7,13 @@ import { prepareContact } from '../conditions/contact-values.js';
 import type { PreparedContact, StoredValue, StoredValues } from '../conditions/contact-values.js';
 import { fold } from '../conditions/fold.js';
 import { EMAIL_COLUMN, EXTERNAL_ID_COLUMN } from '../contacts/attribute-store.js';
-import { preparedStorage, slotValue } from '../contacts/contact-columns.js';
+import { listValuesOf, slotValue, slotValuesOf } from '../contacts/contact-columns.js';
 import type { PreparedStorage } from '../contacts/contact-columns.js';
 import { readContactInput } from '../contacts/contact-input.js';
+import type { ContactInput } from '../contacts/contact-input.js';
 import { newContactId } from '../contacts/contact-store.js';
-import type { RowOutcome } from '../contacts/import/contact-sink.js';
+import { DraftedRow, rowValues } from '../contacts/import/contact-sink.js';
+import type { RowOutcome, SinkRow } from '../contacts/import/contact-sink.js';
 import { insertRows } from '../db/bulk-insert.js';
 import { reusableQuery } from '../db/reusable-query.js';
 import { unindexed } from '../db/unindexed.js';
@@ -19,6 +21,8 @@ import { dialectOf } from '../db/write-transaction.js';
 import type { Tx } from '../db/write-transaction.js';
 import { CountDeltas, deleteMembers, evaluateSegments, insertEvents, stageBuilds } from './membership-writer.js';
 import type { MembershipEvent } from './membership-writer.js';
+import { draftsApply, lookupKey, lookupText, storageOf } from './new-contact-draft.js';
+import type { NewContactDraft } from './new-contact-draft.js';
 import type { WorkspaceState } from './workspace-state.js';
 
 /** One contact the batch touches: as stored before the batch, and as the batch leaves it. */
@@ -42,15 +46,13 @@ interface Entry {
   readonly entered: Set<string>;
   prepared: PreparedContact | null;
   nextChange: number;
+  /** A new contact written from its draft (new-contact-draft.ts): its row, document and lists come from there, and `values`, `prepared` are not kept. */
+  readonly draft?: NewContactDraft;
 }
 
 const IN_LIST = 400; // values per `IN (…)` list
 const PROVISIONAL_PK = 2 ** 52;
 
-const lookupText = (changes: Readonly<Record<string, StoredValue | null>>, key: string): string | undefined => {
-  const value = changes[key];
-  return typeof value === 'string' && value.trim() !== '' ? value : undefined;
-};
 const foldedKey = (values: Readonly<Record<string, StoredValue | null | undefined>>, key: string): string | undefined => {
   const value = values[key];
   return typeof value === 'string' ? fold(value) : undefined;
@@ -81,12 +83,47 @@ class KeyIndex {
   }
 }
 
-export async function writeContactBatch(tx: Tx, state: WorkspaceState, rows: ReadonlyArray<Readonly<Record<string, unknown>>>, now: number, counts: CountDeltas): Promise<RowOutcome[]> {
+/** The row's draft, when it was drafted under this state's configuration at this `now` (new-contact-draft.ts). */
+function usableDraft(state: WorkspaceState, row: SinkRow, now: number): NewContactDraft | undefined {
+  if (!(row instanceof DraftedRow) || row.draft === undefined) return undefined;
+  const draft = row.draft as NewContactDraft;
+  return draft.configVersion === state.configVersion && draft.now === now && draftsApply(state) ? draft : undefined;
+}
+
+/** Whether a key (id, folded external id, folded e-mail) is named by more than one row of the batch. */
+function keysNamedTwice(keys: ReadonlyArray<{ id?: string; externalId?: string; email?: string }>): (id?: string, externalId?: string, email?: string) => boolean {
+  const seen = new Map<string, number>();
+  const count = (key: string | undefined) => { if (key !== undefined) seen.set(key, (seen.get(key) ?? 0) + 1); };
+  for (const k of keys) { count(k.id === undefined ? undefined : `i ${k.id}`); count(k.externalId === undefined ? undefined : `x ${k.externalId}`); count(k.email === undefined ? undefined : `e ${k.email}`); }
+  const twice = (key: string | undefined) => key !== undefined && seen.get(key)! > 1;
+  return (id, externalId, email) => twice(id === undefined ? undefined : `i ${id}`) || twice(externalId === undefined ? undefined : `x ${externalId}`) || twice(email === undefined ? undefined : `e ${email}`);
+}
+
+const NO_VALUES: Record<string, StoredValue> = Object.freeze(Object.create(null) as Record<string, StoredValue>);
+
+function draftedEntry(draft: NewContactDraft, pk: number, now: number): Entry {
+  return {
+    pk, id: draft.id ?? newContactId(), isNew: true, createdMs: now, values: NO_VALUES, version: 1, changed: true,
+    storedMembers: new Set(), members: new Set(draft.members), entered: new Set(draft.members), prepared: null,
+    nextChange: draft.nextChange ?? Infinity, changedKeys: new Set(), storedNextChange: null, draft,
+  };
+}
+
+/** Of the rows a worker drafted: how many were written from their drafts, and how many read again here. */
+export interface DraftTally { fromDraft: number; readAgain: number }
+
+export async function writeContactBatch(tx: Tx, state: WorkspaceState, rows: ReadonlyArray<SinkRow>, now: number, counts: CountDeltas, tally?: DraftTally): Promise<RowOutcome[]> {
   const ws = state.workspaceId;
-  const inputs = rows.map((row) => readContactInput(state.layout, row, state.timeZone));
-  const entries = await readNamedContacts(tx, state, inputs.filter((i) => i.errors.length === 0).map((i) => ({
-    id: i.id, externalId: lookupText(i.changes, 'external_id'), email: lookupText(i.changes, 'email'),
-  })));
+  const drafts = rows.map((row) => usableDraft(state, row, now));
+  const inputs = rows.map((row, i) => (drafts[i] ? null : readContactInput(state.layout, rowValues(row), state.timeZone)));
+  const keys: { id?: string; externalId?: string; email?: string }[] = [];
+  for (let i = 0; i < rows.length; i++) {
+    const draft = drafts[i], input = inputs[i];
+    if (draft) keys.push({ id: draft.id, externalId: draft.externalIdKey, email: draft.emailKey });
+    else if (input!.errors.length === 0) keys.push({ id: input!.id, externalId: lookupKey(input!.changes, 'external_id'), email: lookupKey(input!.changes, 'email') });
+  }
+  const namedTwice = keysNamedTwice(keys);
+  const entries = await readNamedContacts(tx, state, keys);
   const byId = new KeyIndex(), byExternalId = new KeyIndex(), byEmail = new KeyIndex();
   for (const e of entries) {
     byId.add(e.id, e);
@@ -98,7 +135,26 @@ export async function writeContactBatch(tx: Tx, state: WorkspaceState, rows: Rea
   const touched: Entry[] = [];
   let provisional = PROVISIONAL_PK;
   const outcomes: RowOutcome[] = [];
-  for (const input of inputs) {
+  for (let i = 0; i < rows.length; i++) {
+    const draft = drafts[i];
+    if (draft) {
+      // A new contact that no other row of the batch names is written as drafted; otherwise the row is read here.
+      const stored = draft.id !== undefined ? byId.first(draft.id) : byExternalId.first(draft.externalIdKey) ?? byEmail.first(draft.emailKey);
+      if (!stored && !namedTwice(draft.id, draft.externalIdKey, draft.emailKey)) {
+        const entry = draftedEntry(draft, provisional++, now);
+        touched.push(entry);
+        for (const segmentId of draft.members) {
+          events.push({ type: 'segment.entered', segmentId, version: state.byId.get(segmentId)!.activeVersion, contactId: entry.id });
+          counts.add(segmentId, 1);
+        }
+        outcomes.push({ status: 'created', id: entry.id });
+        if (tally) tally.fromDraft++;
+        continue;
+      }
+      inputs[i] = readContactInput(state.layout, rowValues(rows[i]), state.timeZone);
+    }
+    if (tally && rows[i] instanceof DraftedRow) tally.readAgain++;
+    const input = inputs[i] as ContactInput;
     if (input.errors.length > 0) { outcomes.push({ status: 'rejected', errors: input.errors }); continue; }
     const { changes } = input;
     const externalId = lookupText(changes, 'external_id'), email = lookupText(changes, 'email');
@@ -161,7 +217,7 @@ export async function writeContactBatch(tx: Tx, state: WorkspaceState, rows: Rea
 }
 
 /**
- * Every stored contact a lookup of the batch could find (by id, external id or e-mail), with its
+ * Every stored contact a lookup of the batch could find (by id, folded external id or e-mail), with its
  * membership; locked until the transaction ends on PostgreSQL, so concurrent writers of one contact
  * are serialised. A contact that gains a key within the batch is one the batch already holds.
  */
@@ -170,8 +226,8 @@ async function readNamedContacts(tx: Tx, state: WorkspaceState, keys: ReadonlyAr
   const ids = new Set<string>(), externalIds = new Set<string>(), emails = new Set<string>();
   for (const k of keys) {
     if (k.id !== undefined) ids.add(k.id);
-    else if (k.externalId !== undefined) { externalIds.add(fold(k.externalId)); if (k.email !== undefined) emails.add(fold(k.email)); }
-    else if (k.email !== undefined) emails.add(fold(k.email));
+    else if (k.externalId !== undefined) { externalIds.add(k.externalId); if (k.email !== undefined) emails.add(k.email); }
+    else if (k.email !== undefined) emails.add(k.email);
   }
   const found = new Map<number, Entry>();
   const read = async (column: 'id' | 't1' | 't5', values: readonly string[]) => {
@@ -210,13 +266,6 @@ async function readNamedContacts(tx: Tx, state: WorkspaceState, keys: ReadonlyAr
   return [...found.values()].sort((a, b) => a.pk - b.pk);
 }
 
-const storagePlans = new WeakMap<WorkspaceState, PreparedStorage>();
-function storageOf(state: WorkspaceState): PreparedStorage {
-  let plan = storagePlans.get(state);
-  if (!plan) storagePlans.set(state, (plan = preparedStorage(state.columns, state.layout)));
-  return plan;
-}
-
 const FIXED_COLUMNS = ['workspace_id', 'id', 'version', 'created_ms', 'updated_ms', 'next_change_ms'] as const;
 
 /**
@@ -226,10 +275,7 @@ const FIXED_COLUMNS = ['workspace_id', 'id', 'version', 'created_ms', 'updated_m
 function contactTuple(state: WorkspaceState, plan: PreparedStorage, e: Entry, now: number, withPk: boolean): unknown[] {
   const row: unknown[] = withPk ? [e.pk] : [];
   row.push(state.workspaceId, e.id, e.version, e.createdMs, now, Number.isFinite(e.nextChange) ? e.nextChange : null);
-  for (let i = 0; i < plan.at.length; i++) {
-    const column = plan.at[i];
-    if (column !== null && column !== 'list') row.push(slotValue(e.prepared![i]));
-  }
+  for (const value of e.draft ? e.draft.slots : slotValuesOf(plan, e.prepared!)) row.push(value);
   return row;
 }
 
@@ -254,7 +300,7 @@ async function writeContacts(tx: Tx, state: WorkspaceState, touched: Entry[], no
       const pkById = new Map(inserted.map((r) => [r.id as string, Number(r.pk)]));
       for (const e of created) e.pk = pkById.get(e.id)!;
     }
-    await insertRows(tx, 'contact_documents', ['contact_pk', 'workspace_id', 'document'], created.map((e) => [e.pk, state.workspaceId, JSON.stringify(e.values)]));
+    await insertRows(tx, 'contact_documents', ['contact_pk', 'workspace_id', 'document'], created.map((e) => [e.pk, state.workspaceId, e.draft ? e.draft.document : JSON.stringify(e.values)]));
   }
   // An update writes the columns of the attributes it changed (an unchanged indexed column, the
   // e-mail or the external id, would otherwise have its index entry rewritten: a page each).
@@ -278,11 +324,8 @@ async function writeContacts(tx: Tx, state: WorkspaceState, touched: Entry[], no
   }
   const listRows: unknown[][] = [];
   for (const e of touched.filter(listChanged)) {
-    for (let i = 0; i < plan.at.length; i++) {
-      if (plan.at[i] !== 'list' || e.prepared![i] === undefined) continue;
-      const attr = state.layout.attributes[i].key;
-      for (const value of new Set(e.prepared![i] as readonly string[])) listRows.push([state.workspaceId, e.pk, attr, value]);
-    }
+    const lists = e.draft ? e.draft.lists : listValuesOf(plan, state.layout, e.prepared!);
+    for (let i = 0; i < lists.length; i += 2) listRows.push([state.workspaceId, e.pk, lists[i], lists[i + 1]]);
   }
   await insertRows(tx, 'contact_list_values', ['workspace_id', 'contact_pk', 'attr', 'value'], listRows);
 }

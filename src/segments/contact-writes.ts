@@ -3,13 +3,16 @@
 import type { Schema } from '../conditions/types.js';
 import { deleteContactRow, findContact } from '../contacts/contact-store.js';
 import type { StoredContact } from '../contacts/contact-store.js';
-import type { ContactSink, RowOutcome } from '../contacts/import/contact-sink.js';
+import type { ContactSink, RowBatch, RowOutcome, SinkRow } from '../contacts/import/contact-sink.js';
 import type { Database } from '../db/database.js';
 import { dialectOf, writeTransaction } from '../db/write-transaction.js';
 import type { Tx } from '../db/write-transaction.js';
 import { InvalidInput, NotFound } from '../errors.js';
 import { writeContactBatch } from './contact-batch.js';
+import type { DraftTally } from './contact-batch.js';
 import { readContactProfile } from './contact-profile.js';
+import { readInWorker } from './drafting-reader.js';
+import type { DraftingReadOptions } from './drafting-reader.js';
 import { GroupCommit } from './group-commit.js';
 import { CountDeltas, storedMembership, writeDiff } from './membership-writer.js';
 import type { WorkspaceStates } from './workspace-state.js';
@@ -19,6 +22,8 @@ export type Clock = () => number;
 export class ContactWrites implements ContactSink {
   /** Single-contact writes (the API's), committed in groups: see group-commit.ts. */
   private readonly singles: GroupCommit;
+  /** Of the rows imports read in a worker thread: written from their drafts, or read again here (drafting-reader.ts). */
+  readonly drafts: DraftTally = { fromDraft: 0, readAgain: 0 };
 
   constructor(private readonly database: Database, private readonly states: WorkspaceStates, private readonly clock: Clock = Date.now) {
     this.singles = new GroupCommit(database, (tx, workspaceId, rows) => this.writeRows(tx, workspaceId, rows));
@@ -28,9 +33,15 @@ export class ContactWrites implements ContactSink {
     return (await this.states.get(this.database.db, workspaceId)).schema;
   }
 
-  /** Writes rows in one transaction; a row that does not fit is reported and writes nothing. */
-  async writeBatch(workspaceId: string, rows: ReadonlyArray<Readonly<Record<string, unknown>>>): Promise<RowOutcome[]> {
-    return writeTransaction(this.database, (tx) => this.writeRows(tx, workspaceId, rows));
+  /** Writes rows in one transaction, at `now` when given; a row that does not fit is reported and writes nothing. */
+  async writeBatch(workspaceId: string, rows: ReadonlyArray<SinkRow>, options: { readonly now?: number } = {}): Promise<RowOutcome[]> {
+    return writeTransaction(this.database, (tx) => this.writeRows(tx, workspaceId, rows, options.now));
+  }
+
+  /** An import's rows read and drafted in a worker thread, under the workspace's configuration now (drafting-reader.ts). */
+  async *readInWorker(workspaceId: string, path: string, options: DraftingReadOptions): AsyncGenerator<RowBatch> {
+    const state = await this.states.get(this.database.db, workspaceId);
+    yield* readInWorker(state.config, this.clock, path, options);
   }
 
   /** One contact created or updated (merged); a row that does not fit is `rejected`, nothing written. */
@@ -53,11 +64,11 @@ export class ContactWrites implements ContactSink {
     return outcome;
   }
 
-  private async writeRows(tx: Tx, workspaceId: string, rows: ReadonlyArray<Readonly<Record<string, unknown>>>): Promise<RowOutcome[]> {
+  private async writeRows(tx: Tx, workspaceId: string, rows: ReadonlyArray<SinkRow>, now = this.clock()): Promise<RowOutcome[]> {
     await lockPendingJobs(tx, workspaceId);
     const state = await this.states.get(tx, workspaceId);
     const counts = new CountDeltas();
-    const outcomes = await writeContactBatch(tx, state, rows, this.clock(), counts);
+    const outcomes = await writeContactBatch(tx, state, rows, now, counts, this.drafts);
     await counts.flush(tx, workspaceId);
     return outcomes;
   }

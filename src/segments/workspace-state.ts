@@ -30,7 +30,22 @@ export interface CompiledSegment {
   readonly dependsOn: readonly string[];
 }
 
+/** What a workspace is compiled from, as read from the store: plain data another thread can be sent. */
+export interface WorkspaceConfig {
+  readonly workspaceId: string;
+  readonly timeZone: string;
+  readonly configVersion: number;
+  readonly schema: Schema;
+  readonly columns: ColumnLayout;
+  readonly segmentRows: ReadonlyArray<{
+    readonly id: string; readonly name: string; readonly kind: 'dynamic' | 'manual'; readonly condition: string | null;
+    readonly version: number; readonly active_version: number; readonly active_condition: string | null;
+  }>;
+}
+
 export interface WorkspaceState {
+  /** What it was compiled from. */
+  readonly config: WorkspaceConfig;
   readonly workspaceId: string;
   readonly timeZone: string;
   readonly configVersion: number;
@@ -76,10 +91,16 @@ export function storedCondition(schema: Schema, json: string, knownSegments: Rea
 
 async function compileWorkspace(db: Tx, workspaceId: string, timeZone: string, configVersion: number): Promise<WorkspaceState> {
   const { schema, columns } = await loadSchema(db, workspaceId);
-  const layout = createLayout(schema);
-  const rows = await db.selectFrom('segments')
+  const segmentRows = await db.selectFrom('segments')
     .select(['id', 'name', 'kind', 'condition', 'version', 'active_version', 'active_condition'])
     .where('workspace_id', '=', workspaceId).execute();
+  return compileWorkspaceConfig({ workspaceId, timeZone, configVersion, schema, columns, segmentRows });
+}
+
+/** Compiles a workspace from its configuration: pure, so a worker thread compiles the same state. */
+export function compileWorkspaceConfig(config: WorkspaceConfig): WorkspaceState {
+  const { workspaceId, timeZone, configVersion, schema, columns, segmentRows: rows } = config;
+  const layout = createLayout(schema);
   const known = new Set(rows.map((r) => r.id));
   const compile = (c: Condition) => compilePredicate(c, layout, { timeZone });
 
@@ -98,7 +119,7 @@ async function compileWorkspace(db: Tx, workspaceId: string, timeZone: string, c
   });
   const ordered = dependencyOrder(compiled);
   return {
-    workspaceId, timeZone, configVersion, schema, columns, layout,
+    config, workspaceId, timeZone, configVersion, schema, columns, layout,
     segmentsSlot: layout.index.get(SEGMENTS_FIELD)!,
     segments: ordered, byId: new Map(ordered.map((s) => [s.id, s])),
   };

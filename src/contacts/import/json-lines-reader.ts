@@ -6,7 +6,7 @@
 // reported and skipped to its end, so memory stays bounded.
 
 export type JsonLineItem =
-  | { readonly kind: 'object'; readonly line: number; readonly value: Record<string, unknown> }
+  | { readonly kind: 'object'; readonly line: number; readonly value: Record<string, unknown>; /** The line as read. */ readonly text: string }
   | { readonly kind: 'malformed'; readonly line: number; readonly reason: string };
 
 export interface JsonLinesReaderOptions {
@@ -85,7 +85,7 @@ function parseLine(text: string, line: number): JsonLineItem {
     const got = value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`;
     return { kind: 'malformed', line, reason: `expected a JSON object ({"email": …}), got ${got}` };
   }
-  return { kind: 'object', line, value: value as Record<string, unknown> };
+  return { kind: 'object', line, value: value as Record<string, unknown>, text };
 }
 
 /** Reads JSON Lines from decoded text, for tests and small inputs; an import drives `JsonLinesReader` itself. */

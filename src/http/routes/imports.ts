@@ -3,7 +3,7 @@
 // and imported in the background as a job; GET /v1/imports/{id} reads its progress, ledger and
 // rejections. On shutdown a running import stops between batches and reads as `stopped`: uploading
 // the same file again completes it.
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -99,7 +99,7 @@ export async function importRoutes(v1: FastifyInstance, app: App): Promise<void>
       return written;
     };
     try {
-      const ledger = await importContacts(app.contacts, workspaceId, createReadStream(file), {
+      const ledger = await importContacts(app.contacts, workspaceId, { path: file }, {
         format: job.format,
         onProgress: (progress) => {
           if (closing) throw new Error('the server is shutting down');

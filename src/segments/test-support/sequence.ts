@@ -114,7 +114,7 @@ function arbitraryValue(def: AttributeDef, pool: ValuePool): fc.Arbitrary<ValueS
   return fc.oneof({ weight: 5, arbitrary: present }, { weight: 1, arbitrary: fc.constant<ValueSpec>({ raw: null }) });
 }
 
-function arbitraryRow(schema: Schema, pool: ValuePool): fc.Arbitrary<RowSpec> {
+export function arbitraryRow(schema: Schema, pool: ValuePool): fc.Arbitrary<RowSpec> {
   const key = fc.oneof(
     { weight: 6, arbitrary: fc.constantFrom(...CONTACT_IDS).map((id) => ({ id })) },
     { weight: 2, arbitrary: fc.constantFrom(...EXTERNAL_IDS).map((external_id) => ({ external_id })) },
@@ -536,7 +536,8 @@ export class SequenceRunner {
     return k < 0 || this.contacts.length === 0 ? null : this.contacts[k % this.contacts.length];
   }
 
-  private rowToSend(spec: RowSpec): { row: Record<string, unknown>; bad: boolean } {
+  /** The row a write sends for `spec`, at the clock's time now; `bad`: it must be rejected. */
+  rowToSend(spec: RowSpec): { row: Record<string, unknown>; bad: boolean } {
     const row: Record<string, unknown> = {};
     for (const [key, v] of spec.fields) {
       if ('raw' in v) { row[key] = v.raw; continue; }

@@ -5,7 +5,8 @@ import type { StoredValue } from '../../../conditions/contact-values.js';
 import { STANDARD_ATTRIBUTES } from '../../../conditions/schema.js';
 import type { AttributeDef, Schema } from '../../../conditions/types.js';
 import { coerceValue } from '../../coerce.js';
-import type { ContactSink, RowOutcome } from '../contact-sink.js';
+import { rowValues } from '../contact-sink.js';
+import type { ContactSink, RowOutcome, SinkRow } from '../contact-sink.js';
 
 export type StoredContact = Record<string, StoredValue>;
 
@@ -26,9 +27,9 @@ export class MemorySink implements ContactSink {
     return [...this.defs.values()];
   }
 
-  async writeBatch(_workspaceId: string, rows: ReadonlyArray<Readonly<Record<string, unknown>>>): Promise<RowOutcome[]> {
+  async writeBatch(_workspaceId: string, rows: ReadonlyArray<SinkRow>): Promise<RowOutcome[]> {
     this.batches.push(rows.length);
-    return rows.map((row) => this.write(row));
+    return rows.map((row) => this.write(rowValues(row)));
   }
 
   /** All contacts, keyed by id, in a stable order: what "the same state" compares. */

@@ -1,0 +1,86 @@
+// A row drafted as a new contact's write, away from the writer (the import's worker thread,
+// drafting-worker.ts): what the write path computes for a contact that is not stored yet — its
+// values coerced, the contacts row's slot values, its document, list values, the segments it
+// enters and when its membership may next change with time — from the row alone, at a given `now`.
+//
+// The writer (contact-batch.ts) uses a draft only for a row that turns out to be a new contact no
+// other row of its batch names, written at the same `now` under the same workspace configuration
+// (the version compiled from; every change of schema, time zone or definition bumps it), with no
+// segment being rebuilt. Any other row it writes from the row's values as usual. So a draft is the
+// very computation the writer would make, done earlier on the other core: a test imports the same
+// files both ways and compares the stores.
+import { fold } from '../conditions/fold.js';
+import type { StoredValue } from '../conditions/contact-values.js';
+import { listValuesOf, preparedStorage, slotValuesOf } from '../contacts/contact-columns.js';
+import type { PreparedStorage } from '../contacts/contact-columns.js';
+import { readContactInput } from '../contacts/contact-input.js';
+import { evaluateSegments } from './membership-writer.js';
+import type { WorkspaceState } from './workspace-state.js';
+
+export interface NewContactDraft {
+  readonly configVersion: number;
+  readonly now: number;
+  readonly id: string | undefined;
+  /** The keys it is looked up by, folded: external id, then e-mail (when it has no id). */
+  readonly externalIdKey: string | undefined;
+  readonly emailKey: string | undefined;
+  /** Its values as contact_documents keeps them (JSON). */
+  readonly document: string;
+  /** The contacts row's slot values, in the storage plan's column order. */
+  readonly slots: readonly (string | number | null)[];
+  /** List values, flat: attribute, value, attribute, value… */
+  readonly lists: readonly string[];
+  /** The segments it enters, in evaluation order. */
+  readonly members: readonly string[];
+  /** When its membership may next change with time; null: never. */
+  readonly nextChange: number | null;
+}
+
+/** A lookup key of a write: a non-blank text (contact-batch.ts looks contacts up by it). */
+export function lookupText(changes: Readonly<Record<string, StoredValue | null>>, key: string): string | undefined {
+  const value = changes[key];
+  return typeof value === 'string' && value.trim() !== '' ? value : undefined;
+}
+
+/** The same key folded, as contacts are looked up by it. */
+export function lookupKey(changes: Readonly<Record<string, StoredValue | null>>, key: string): string | undefined {
+  const text = lookupText(changes, key);
+  return text === undefined ? undefined : fold(text);
+}
+
+const storagePlans = new WeakMap<WorkspaceState, PreparedStorage>();
+/** Where the workspace's prepared values are stored, computed once per compiled state. */
+export function storageOf(state: WorkspaceState): PreparedStorage {
+  let plan = storagePlans.get(state);
+  if (!plan) storagePlans.set(state, (plan = preparedStorage(state.columns, state.layout)));
+  return plan;
+}
+
+/** Whether drafts can stand for writes in this state: not while a segment is being rebuilt (its build rows need each contact's values). */
+export function draftsApply(state: WorkspaceState): boolean {
+  return !state.segments.some((s) => s.building !== null);
+}
+
+/** The row's write as a new contact at `now`; undefined when it does not fit (the writer reports why) or drafts do not apply. */
+export function draftNewContact(state: WorkspaceState, row: Readonly<Record<string, unknown>>, now: number): NewContactDraft | undefined {
+  if (!draftsApply(state)) return undefined;
+  const input = readContactInput(state.layout, row, state.timeZone);
+  if (input.errors.length > 0) return undefined;
+  const values = Object.create(null) as Record<string, StoredValue>;
+  for (const key of Object.keys(input.changes)) {
+    const value = input.changes[key];
+    if (value !== null) values[key] = value;
+  }
+  const { prepared } = input;
+  const { members, nextChange } = evaluateSegments(state, prepared, () => false, now);
+  const plan = storageOf(state);
+  return {
+    configVersion: state.configVersion, now, id: input.id,
+    externalIdKey: lookupKey(input.changes, 'external_id'), emailKey: lookupKey(input.changes, 'email'),
+    document: JSON.stringify(values),
+    slots: slotValuesOf(plan, prepared),
+    lists: listValuesOf(plan, state.layout, prepared),
+    members: [...members],
+    nextChange: Number.isFinite(nextChange) ? nextChange : null,
+  };
+}
