@@ -31,6 +31,12 @@ export interface BenchStore {
 }
 
 /** `backgroundCheckpoints`: SQLite as `segments import` and `segments serve` run it (sqlite-checkpointer.ts). */
+/** BENCH_SQLITE_PRAGMAS="a = 1;b = 2": pragmas to try on the writer's connection, for experiments. */
+function applyBenchPragmas(database: Database): void {
+  if (database.dialect !== 'sqlite') return;
+  for (const p of (process.env.BENCH_SQLITE_PRAGMAS ?? '').split(';').filter(Boolean)) database.sqlite.pragma(p);
+}
+
 export async function openBenchStore(dialect: Dialect, options: { segments: boolean; name: string; backgroundCheckpoints?: boolean }): Promise<BenchStore> {
   let database: Database;
   let close: () => Promise<void>;
@@ -38,6 +44,7 @@ export async function openBenchStore(dialect: Dialect, options: { segments: bool
     const file = new URL(`./.cache/${options.name}.sqlite`, import.meta.url).pathname;
     for (const suffix of ['', '-wal', '-shm']) rmSync(file + suffix, { force: true });
     database = createDatabase({ dialect: 'sqlite', filename: file, backgroundCheckpoints: options.backgroundCheckpoints === true });
+    applyBenchPragmas(database);
     close = async () => {
       await database.close();
       for (const suffix of ['', '-wal', '-shm']) rmSync(file + suffix, { force: true });
@@ -110,7 +117,7 @@ export async function openPopulatedStore(dialect: Dialect, n: number, log: (text
   if (dialect === 'sqlite') {
     const file = new URL(`./.cache/store-${n}.sqlite`, import.meta.url).pathname;
     database = createDatabase({ dialect: 'sqlite', filename: file, backgroundCheckpoints: options.asServer === true });
-    for (const p of (process.env.BENCH_SQLITE_PRAGMAS ?? '').split(';').filter(Boolean)) database.sqlite.pragma(p);
+    applyBenchPragmas(database);
   } else {
     const schema = `bench_store_${n}`;
     const admin = createDatabase({ dialect: 'postgres', url: BENCH_DATABASE_URL });

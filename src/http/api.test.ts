@@ -362,6 +362,23 @@ describe.each<Dialect>(['sqlite', 'postgres'])('the HTTP API on %s', (dialect) =
     expectProblem(await req('GET', '/v1/imports/imp_nope'), 404);
   });
 
+  it.skipIf(skip)('imports a large upload read in a worker thread beside the writer, with the same outcome', async () => {
+    // Past 1 MiB an upload is read in a worker thread (src/segments/drafting-reader.ts).
+    const rows = Array.from({ length: 12_000 }, (_, i) => JSON.stringify({ id: `big-${i}`, email: `big${i}@imp.io`, name: `Big ${i} ${'of a large upload '.repeat(3)}`, tags: i % 4 === 0 ? ['bulk', 'vip'] : ['bulk'] }));
+    rows.splice(100, 0, '{"id":"big-bad","vip":"maybe"}', '{"id":"big-0","name":"Big zero, again"}');
+    const body = `${rows.join('\n')}\n`;
+    expect(Buffer.byteLength(body)).toBeGreaterThan(1024 * 1024);
+    const drafted = t.app.contacts.drafts.fromDraft;
+    const started = await req('POST', '/v1/contacts/import', { body, headers: { 'content-type': 'application/x-ndjson' } });
+    expect(started.status, JSON.stringify(started.body)).toBe(202);
+    const job = await until(() => req('GET', `/v1/imports/${started.body.id}`).then((r) => r.body), (j) => j.status !== 'running', 60_000);
+    expect(job).toMatchObject({ status: 'done', format: 'jsonl', ledger: { rows_read: 12_002, created: 12_000, updated: 1, rejected: 1, unchanged: 0 } });
+    expect(job.ledger.rejections).toEqual([{ row: 101, line: 101, column: 'vip', reason: expect.stringContaining('maybe') }]);
+    expect(t.app.contacts.drafts.fromDraft - drafted, 'rows written as drafted in the worker').toBeGreaterThan(10_000);
+    expect((await req('GET', '/v1/contacts/big-0')).body.attributes.name).toBe('Big zero, again');
+    expect((await req('GET', '/v1/contacts/big-11999')).body.attributes).toMatchObject({ email: 'big11999@imp.io', tags: ['bulk'] });
+  });
+
   it.skipIf(skip)('creates tokens shown once, lists them without the secret, and a revoked token gets 401', async () => {
     const created = await req('POST', '/v1/tokens', { json: { name: 'ci', role: 'agent', agent_id: 'bot-1', teams: ['t1'] } });
     expect(created.status).toBe(201);
