@@ -13,7 +13,10 @@ import { compileWorkspaceConfig } from './workspace-state.js';
 const port = parentPort!;
 const { path, config, format, batchSize, maxRowChars, maxBacklog } = workerData as DraftingWorkerData;
 const post = (message: FromWorker) => port.postMessage(message);
+let failed = false;
 const fail = (error: unknown) => {
+  if (failed) return;
+  failed = true;
   if (error instanceof ImportRefused) post({ type: 'refused', problems: [...error.problems] });
   else post({ type: 'failed', message: error instanceof Error ? (error.stack ?? error.message) : String(error) });
   stream.destroy();
@@ -35,6 +38,7 @@ function wire(read: ReadRow, now: number): WireRow {
 
 /** Sends every whole batch there is an instant for (and the last, short one at the end); reads on while the backlog is small. */
 function pump(): void {
+  if (failed) return;
   while (nows.length > 0 && (backlog.length - next >= batchSize || (ended && backlog.length > next))) {
     const now = nows.shift()!;
     const batch = backlog.slice(next, next + batchSize).map((read) => wire(read, now));
