@@ -21,7 +21,7 @@ import { dialectOf } from '../db/write-transaction.js';
 import type { Tx } from '../db/write-transaction.js';
 import { CountDeltas, deleteMembers, evaluateSegments, insertEvents, stageBuilds } from './membership-writer.js';
 import type { MembershipEvent } from './membership-writer.js';
-import { draftsApply, lookupKey, lookupText, storageOf } from './new-contact-draft.js';
+import { lookupKey, lookupText, storageOf } from './new-contact-draft.js';
 import type { NewContactDraft } from './new-contact-draft.js';
 import type { WorkspaceState } from './workspace-state.js';
 
@@ -87,7 +87,7 @@ class KeyIndex {
 function usableDraft(state: WorkspaceState, row: SinkRow, now: number): NewContactDraft | undefined {
   if (!(row instanceof DraftedRow) || row.draft === undefined) return undefined;
   const draft = row.draft as NewContactDraft;
-  return draft.configVersion === state.configVersion && draft.now === now && draftsApply(state) ? draft : undefined;
+  return draft.configVersion === state.configVersion && draft.now === now ? draft : undefined;
 }
 
 /** Whether a key (id, folded external id, folded e-mail) is named by more than one row of the batch. */
@@ -210,7 +210,7 @@ export async function writeContactBatch(tx: Tx, state: WorkspaceState, rows: Rea
     await writeMembers(tx, ws, touched, now);
     // New contacts too: SQLite gives a new row the highest pk + 1, which is a deleted contact's pk
     // when that one was the highest, and so can lie behind a scan that passed it.
-    await stageBuilds(tx, state, touched.map((e) => ({ pk: e.pk, prepared: e.prepared!, memberIds: [...e.members] })), now);
+    await stageBuilds(tx, state, touched.map((e) => (e.draft ? { pk: e.pk, meetsBuilding: new Set(e.draft.meetsBuilding) } : { pk: e.pk, prepared: e.prepared!, memberIds: [...e.members] })), now);
   }
   await insertEvents(tx, ws, events, now);
   return outcomes;

@@ -39,9 +39,8 @@ export class ContactWrites implements ContactSink {
   }
 
   /** An import's rows read and drafted in a worker thread, under the workspace's configuration now (drafting-reader.ts). */
-  async *readInWorker(workspaceId: string, path: string, options: DraftingReadOptions): AsyncGenerator<RowBatch> {
-    const state = await this.states.get(this.database.db, workspaceId);
-    yield* readInWorker(state.config, this.clock, path, options);
+  readInWorker(workspaceId: string, path: string, options: DraftingReadOptions): AsyncGenerator<RowBatch> {
+    return readInWorker(async () => (await this.states.get(this.database.db, workspaceId)).config, this.clock, path, options);
   }
 
   /** One contact created or updated (merged); a row that does not fit is `rejected`, nothing written. */

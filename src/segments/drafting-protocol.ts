@@ -16,8 +16,11 @@ export interface DraftingWorkerData {
   readonly maxBacklog: number;
 }
 
-/** The instant the next batch is to be written at. */
-export type ToWorker = { readonly type: 'now'; readonly now: number };
+export type ToWorker =
+  /** The instant the next batch is to be written at. */
+  | { readonly type: 'now'; readonly now: number }
+  /** The workspace changed (a definition, the schema): the batches after this are drafted under it. */
+  | { readonly type: 'config'; readonly config: WorkspaceConfig };
 
 /** A row as it crosses: rejected already, or its JSON text, and its draft when it has one. */
 export type WireRow =

@@ -50,9 +50,11 @@ async function snapshot(database: Database, ws: string): Promise<unknown> {
     .map((m) => `${segmentName.get(m.segment_id)} ${m.contact_pk} ${m.since_ms}`).sort();
   const events = (await db.selectFrom('segment_events').select(['type', 'segment_id', 'segment_version', 'contact_id', 'at_ms']).where('workspace_id', '=', ws).orderBy('seq').execute())
     .map((e) => `${e.type} ${segmentName.get(e.segment_id) ?? '(deleted)'} v${e.segment_version} ${e.contact_id === null ? '' : idOf.get(e.contact_id) ?? e.contact_id} ${e.at_ms}`);
+  const builds = (await db.selectFrom('segment_builds as b').innerJoin('segment_jobs as j', 'j.id', 'b.job_id').select(['j.segment_id', 'b.contact_pk']).where('j.workspace_id', '=', ws).execute())
+    .map((b) => `${segmentName.get(b.segment_id)} ${b.contact_pk}`).sort();
   const counts = (await db.selectFrom('segment_counts').select(['segment_id', 'member_count']).where('workspace_id', '=', ws).execute())
     .map((c) => `${segmentName.get(c.segment_id)} ${c.member_count}`).sort();
-  return { contacts: contacts.map((c) => ({ ...c, id: idOf.get(c.id) })), lists, members, events, counts };
+  return { contacts: contacts.map((c) => ({ ...c, id: idOf.get(c.id) })), lists, members, events, builds, counts };
 }
 
 /** `settle`: the builds the history left half-way are completed before the import (while a segment is being built, no draft is used). */
@@ -113,7 +115,41 @@ const RUNS: Record<Dialect, { numRuns: number; timeLimitMs: number }> = {
   postgres: { numRuns: 8, timeLimitMs: 30_000 },
 };
 
+/** Cases that once failed, or that random ones reach too rarely. */
+const REGRESSIONS: ReadonlyArray<{ name: string; c: Case }> = [
+  {
+    // SQLite gives the new contact c3 the pk of c2, deleted after the scan passed it: the build must
+    // count it in (the draft says which definitions being rebuilt it meets).
+    name: 'a new contact with the pk of a deleted one a rebuild\'s scan passed is staged in the build',
+    c: {
+      scenario: {
+        pool: { timeZone: 'UTC', now: Date.parse('2025-11-03T14:30:00Z'), texts: ['vip'], numbers: [1], spans: [{ amount: 1, unit: 'days' }], days: ['2025-11-03'], instants: [] },
+        custom: [],
+        steps: [
+          { t: 'write', rows: [{ key: { id: 'c1' }, fields: [] }, { key: { id: 'c2' }, fields: [] }] },
+          { t: 'create', name: 'No tags', definition: { attr: 'tags', op: 'is_empty' } },
+          { t: 'backfill', batches: 1, batchSize: 2 },
+          { t: 'delete', contact: 1 },
+        ],
+      },
+      rows: [{ key: { id: 'c3' }, fields: [] }],
+      batchSize: 1,
+      settle: false,
+    },
+  },
+];
+
 describe.each(['sqlite', 'postgres'] as const)('an import read in a worker thread on %s', (dialect) => {
+  for (const r of REGRESSIONS) {
+    it(r.name, async () => {
+      const here = await runCase(dialect, r.c, false);
+      const there = await runCase(dialect, r.c, true);
+      expect(there.fromDraft).toBe(r.c.rows.length);
+      expect(there.ledger).toEqual(here.ledger);
+      expect(there.store).toEqual(here.store);
+    });
+  }
+
   it('leaves the store exactly as the same import read in the writer\'s thread', async () => {
     let drafted = 0;
     await fc.assert(
@@ -130,7 +166,7 @@ describe.each(['sqlite', 'postgres'] as const)('an import read in a worker threa
     expect(drafted, 'rows were written as drafted').toBeGreaterThan(0);
   }, 120_000);
 
-  it('writes new contacts as drafted, and reads a row again when the workspace changed under the import', async () => {
+  it('writes new contacts as drafted; a change of the workspace during the import sends the batches drafted before it through the writer\'s thread, and the worker drafts the next ones under it', async () => {
     const e: TestEngine = await openEngine(dialect, pgUrl);
     const rows = Array.from({ length: 300 }, (_, i) => JSON.stringify({ id: `k${i}`, email: `k${i}@acme.io`, tags: i % 3 === 0 ? ['vip'] : ['basic'] }));
     const path = tempFile(rows.join('\n'));
@@ -138,8 +174,9 @@ describe.each(['sqlite', 'postgres'] as const)('an import read in a worker threa
       const vip = await writeTransaction(e.database, (tx) => createSegment(tx, e.workspaceId, { name: 'VIP', kind: 'dynamic', condition: { attr: 'tags', op: 'contains', value: 'vip' } }, e.clock.now));
       await runBackfills(e.database, e.states, { clock: () => e.clock.now });
       let batches = 0;
-      // A segment created while the import runs: the batches drafted before it are read again (and
-      // while it is being built, every batch: a build needs each contact's values).
+      // A segment created while the second batch is written: that batch and the third were drafted
+      // before it (two ahead) and are read again; the worker drafts the fourth on under the new
+      // configuration (the new segment being built meanwhile).
       const sink = {
         schema: (ws: string) => e.writes.schema(ws),
         readInWorker: e.writes.readInWorker.bind(e.writes),
@@ -152,9 +189,7 @@ describe.each(['sqlite', 'postgres'] as const)('an import read in a worker threa
       };
       const ledger = await importContacts(sink, e.workspaceId, { path }, { format: 'jsonl', batchSize: 50, readInWorker: true });
       expect(ledger).toMatchObject({ rowsRead: 300, created: 300, rejected: 0 });
-      expect(e.writes.drafts.fromDraft).toBeGreaterThanOrEqual(50); // the first batch at least
-      expect(e.writes.drafts.readAgain).toBeGreaterThanOrEqual(50); // the batches drafted before the new segment
-      expect(e.writes.drafts.fromDraft + e.writes.drafts.readAgain).toBe(300);
+      expect(e.writes.drafts).toEqual({ fromDraft: 200, readAgain: 100 });
       await runBackfills(e.database, e.states, { clock: () => e.clock.now });
       expect(await checkStore(e.database, e.states, e.workspaceId, e.clock.now)).toEqual([]);
       const counts = await e.database.db.selectFrom('segment_counts').select(['segment_id', 'member_count']).where('workspace_id', '=', e.workspaceId).execute();

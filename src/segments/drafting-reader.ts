@@ -27,12 +27,16 @@ export interface DraftingReadOptions {
   readonly maxRowChars?: number;
 }
 
-/** Reads the file at `path` in a worker thread, in batches of `options.batchSize` rows drafted under `config`, each at an instant from `clock`. */
-export async function* readInWorker(config: WorkspaceConfig, clock: () => number, path: string, options: DraftingReadOptions): AsyncGenerator<RowBatch> {
+/**
+ * Reads the file at `path` in a worker thread, in batches of `options.batchSize` rows, each drafted
+ * at an instant from `clock` under the workspace's configuration as `configOf` reads it then.
+ */
+export async function* readInWorker(configOf: () => Promise<WorkspaceConfig>, clock: () => number, path: string, options: DraftingReadOptions): AsyncGenerator<RowBatch> {
+  let config = await configOf();
   const worker = startWorker({ path, config, format: options.format, batchSize: options.batchSize, maxRowChars: options.maxRowChars, maxBacklog: 2 * options.batchSize });
   const inbox = new Inbox();
   worker.on('message', (message: FromWorker) => inbox.push(message));
-  worker.on('error', (error) => inbox.push({ type: 'failed', message: error.stack ?? error.message }));
+  worker.on('error', (error) => inbox.push({ type: 'failed', message: error.message }));
   worker.on('exit', (code) => inbox.push({ type: 'failed', message: `the import's reading thread stopped (exit code ${code})` }));
   const send = (message: ToWorker) => worker.postMessage(message);
   try {
@@ -45,7 +49,12 @@ export async function* readInWorker(config: WorkspaceConfig, clock: () => number
             now: message.now, bytesRead: message.bytesRead,
             rows: message.rows.map((r): BatchRow => ('problems' in r ? r : { row: r.row, line: r.line, identified: r.identified, data: new DraftedRow(r.json, r.draft) })),
           };
-          // The batch before it is written: the next one ahead is drafted at this instant.
+          // The batch before it is written: the next one ahead is drafted at this instant, under the
+          // workspace as it is now (the batches already drafted under an older one are read again).
+          {
+            const latest = await configOf();
+            if (latest.configVersion !== config.configVersion) send({ type: 'config', config: (config = latest) });
+          }
           send({ type: 'now', now: clock() });
           break;
         case 'done':

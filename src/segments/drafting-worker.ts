@@ -18,11 +18,11 @@ const fail = (error: unknown) => {
   if (failed) return;
   failed = true;
   if (error instanceof ImportRefused) post({ type: 'refused', problems: [...error.problems] });
-  else post({ type: 'failed', message: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+  else post({ type: 'failed', message: error instanceof Error ? error.message : String(error) });
   stream.destroy();
 };
 
-const state = compileWorkspaceConfig(config);
+let state = compileWorkspaceConfig(config);
 const rows = rowSource(format, new Map(state.schema.map((def) => [def.key, def])), maxRowChars);
 const text = new FileText();
 let backlog: ReadRow[] = [];
@@ -70,6 +70,9 @@ stream.on('end', () => {
 stream.on('error', fail);
 
 port.on('message', (message: ToWorker) => {
-  nows.push(message.now);
-  try { pump(); } catch (error) { fail(error); }
+  try {
+    if (message.type === 'config') state = compileWorkspaceConfig(message.config);
+    else nows.push(message.now);
+    pump();
+  } catch (error) { fail(error); }
 });

@@ -148,11 +148,26 @@ export class CountDeltas {
 }
 
 /**
+ * Whether a contact meets the definition `s` is being rebuilt to: its values with `segments` set to
+ * its other memberships (`memberIds`, the segment's own stored membership left out).
+ */
+export function meetsBuildingDefinition(state: WorkspaceState, s: CompiledSegment, prepared: PreparedContact, memberIds: readonly string[], now: number): boolean {
+  const others = memberIds.filter((id) => id !== s.id);
+  prepared[state.segmentsSlot] = others.length === 0 ? undefined : others;
+  return s.building!.predicate.test(prepared, now);
+}
+
+/** A contact a write leaves: its values (or, drafted, the rebuilt segments whose definitions it meets) and memberships. */
+export type StagedContact =
+  | { readonly pk: number; readonly prepared: PreparedContact; readonly memberIds: readonly string[] }
+  | { readonly pk: number; readonly meetsBuilding: ReadonlySet<string> };
+
+/**
  * A segment being rebuilt keeps its next membership in segment_builds. Contacts its scan has
  * already passed are kept current here by each write, new ones included (SQLite can give a new
- * contact the pk of a deleted one the scan passed); the ones ahead of it it will read itself. `memberIds`: each contact's memberships after the write.
+ * contact the pk of a deleted one the scan passed); the ones ahead of it it will read itself.
  */
-export async function stageBuilds(tx: Tx, state: WorkspaceState, contacts: ReadonlyArray<{ readonly pk: number; readonly prepared: PreparedContact; readonly memberIds: readonly string[] }>, now: number): Promise<void> {
+export async function stageBuilds(tx: Tx, state: WorkspaceState, contacts: ReadonlyArray<StagedContact>, now: number): Promise<void> {
   const building = state.segments.filter((s) => s.building !== null);
   if (building.length === 0 || contacts.length === 0) return;
   let jobs = tx.selectFrom('segment_jobs').select(['id', 'segment_id', 'cursor_pk'])
@@ -165,9 +180,8 @@ export async function stageBuilds(tx: Tx, state: WorkspaceState, contacts: Reado
     const add: number[][] = [], drop: number[] = [];
     for (const c of contacts) {
       if (c.pk > Number(job.cursor_pk)) continue;
-      const others = c.memberIds.filter((id) => id !== s.id);
-      c.prepared[state.segmentsSlot] = others.length === 0 ? undefined : others;
-      if (s.building!.predicate.test(c.prepared, now)) add.push([jobId, c.pk]); else drop.push(c.pk);
+      const meets = 'meetsBuilding' in c ? c.meetsBuilding.has(s.id) : meetsBuildingDefinition(state, s, c.prepared, c.memberIds, now);
+      if (meets) add.push([jobId, c.pk]); else drop.push(c.pk);
     }
     await insertRows(tx, 'segment_builds', ['job_id', 'contact_pk'], add, { onConflictDoNothing: true });
     for (let i = 0; i < drop.length; i += 500) {

@@ -1,12 +1,13 @@
 // A row drafted as a new contact's write, away from the writer (the import's worker thread,
 // drafting-worker.ts): what the write path computes for a contact that is not stored yet — its
 // values coerced, the contacts row's slot values, its document, list values, the segments it
-// enters and when its membership may next change with time — from the row alone, at a given `now`.
+// enters, the definitions being rebuilt that it meets, and when its membership may next change with
+// time — from the row alone, at a given `now`.
 //
 // The writer (contact-batch.ts) uses a draft only for a row that turns out to be a new contact no
 // other row of its batch names, written at the same `now` under the same workspace configuration
-// (the version compiled from; every change of schema, time zone or definition bumps it), with no
-// segment being rebuilt. Any other row it writes from the row's values as usual. So a draft is the
+// (the version compiled from; every change of schema, time zone or definition bumps it). Any other
+// row it writes from the row's values as usual. So a draft is the
 // very computation the writer would make, done earlier on the other core: a test imports the same
 // files both ways and compares the stores.
 import { fold } from '../conditions/fold.js';
@@ -14,7 +15,7 @@ import type { StoredValue } from '../conditions/contact-values.js';
 import { listValuesOf, preparedStorage, slotValuesOf } from '../contacts/contact-columns.js';
 import type { PreparedStorage } from '../contacts/contact-columns.js';
 import { readContactInput } from '../contacts/contact-input.js';
-import { evaluateSegments } from './membership-writer.js';
+import { evaluateSegments, meetsBuildingDefinition } from './membership-writer.js';
 import type { WorkspaceState } from './workspace-state.js';
 
 export interface NewContactDraft {
@@ -32,6 +33,8 @@ export interface NewContactDraft {
   readonly lists: readonly string[];
   /** The segments it enters, in evaluation order. */
   readonly members: readonly string[];
+  /** The segments being rebuilt whose next definitions it meets (a rebuild's scan may have passed its pk). */
+  readonly meetsBuilding: readonly string[];
   /** When its membership may next change with time; null: never. */
   readonly nextChange: number | null;
 }
@@ -56,14 +59,8 @@ export function storageOf(state: WorkspaceState): PreparedStorage {
   return plan;
 }
 
-/** Whether drafts can stand for writes in this state: not while a segment is being rebuilt (its build rows need each contact's values). */
-export function draftsApply(state: WorkspaceState): boolean {
-  return !state.segments.some((s) => s.building !== null);
-}
-
-/** The row's write as a new contact at `now`; undefined when it does not fit (the writer reports why) or drafts do not apply. */
+/** The row's write as a new contact at `now`; undefined when it does not fit (the writer reports why). */
 export function draftNewContact(state: WorkspaceState, row: Readonly<Record<string, unknown>>, now: number): NewContactDraft | undefined {
-  if (!draftsApply(state)) return undefined;
   const input = readContactInput(state.layout, row, state.timeZone);
   if (input.errors.length > 0) return undefined;
   const values = Object.create(null) as Record<string, StoredValue>;
@@ -73,6 +70,8 @@ export function draftNewContact(state: WorkspaceState, row: Readonly<Record<stri
   }
   const { prepared } = input;
   const { members, nextChange } = evaluateSegments(state, prepared, () => false, now);
+  const memberIds = [...members];
+  const meetsBuilding = state.segments.filter((s) => s.building !== null && meetsBuildingDefinition(state, s, prepared, memberIds, now)).map((s) => s.id);
   const plan = storageOf(state);
   return {
     configVersion: state.configVersion, now, id: input.id,
@@ -80,7 +79,7 @@ export function draftNewContact(state: WorkspaceState, row: Readonly<Record<stri
     document: JSON.stringify(values),
     slots: slotValuesOf(plan, prepared),
     lists: listValuesOf(plan, state.layout, prepared),
-    members: [...members],
+    members: memberIds, meetsBuilding,
     nextChange: Number.isFinite(nextChange) ? nextChange : null,
   };
 }
