@@ -210,7 +210,7 @@ export async function writeContactBatch(tx: Tx, state: WorkspaceState, rows: Rea
     await writeMembers(tx, ws, touched, now);
     // New contacts too: SQLite gives a new row the highest pk + 1, which is a deleted contact's pk
     // when that one was the highest, and so can lie behind a scan that passed it.
-    await stageBuilds(tx, state, touched.map((e) => (e.draft ? { pk: e.pk, meetsBuilding: new Set(e.draft.meetsBuilding) } : { pk: e.pk, prepared: e.prepared!, memberIds: [...e.members] })), now);
+    await stageBuilds(tx, state, touched.map((e) => (e.draft ? { pk: e.pk, meetsBuilding: e.draft.meetsBuilding } : { pk: e.pk, prepared: e.prepared!, memberIds: [...e.members] })), now);
   }
   await insertEvents(tx, ws, events, now);
   return outcomes;

@@ -160,7 +160,7 @@ export function meetsBuildingDefinition(state: WorkspaceState, s: CompiledSegmen
 /** A contact a write leaves: its values (or, drafted, the rebuilt segments whose definitions it meets) and memberships. */
 export type StagedContact =
   | { readonly pk: number; readonly prepared: PreparedContact; readonly memberIds: readonly string[] }
-  | { readonly pk: number; readonly meetsBuilding: ReadonlySet<string> };
+  | { readonly pk: number; readonly meetsBuilding: readonly string[] };
 
 /**
  * A segment being rebuilt keeps its next membership in segment_builds. Contacts its scan has
@@ -180,7 +180,7 @@ export async function stageBuilds(tx: Tx, state: WorkspaceState, contacts: Reado
     const add: number[][] = [], drop: number[] = [];
     for (const c of contacts) {
       if (c.pk > Number(job.cursor_pk)) continue;
-      const meets = 'meetsBuilding' in c ? c.meetsBuilding.has(s.id) : meetsBuildingDefinition(state, s, c.prepared, c.memberIds, now);
+      const meets = 'meetsBuilding' in c ? c.meetsBuilding.includes(s.id) : meetsBuildingDefinition(state, s, c.prepared, c.memberIds, now);
       if (meets) add.push([jobId, c.pk]); else drop.push(c.pk);
     }
     await insertRows(tx, 'segment_builds', ['job_id', 'contact_pk'], add, { onConflictDoNothing: true });

@@ -7,7 +7,7 @@ import { stat } from 'node:fs/promises';
 import type { BatchRow, ContactSink, RowBatch, RowOutcome } from './contact-sink.js';
 import { LedgerBuilder, ledgerAddsUp } from './import-ledger.js';
 import type { ImportCounts, ImportLedger, Rejection } from './import-ledger.js';
-import { FileText, ImportRefused, rowSource } from './row-sources.js';
+import { FileText, ImportRefused, rejection, rowSource } from './row-sources.js';
 import type { ImportFormat, RowSource } from './row-sources.js';
 
 export { ImportRefused } from './row-sources.js';
@@ -110,7 +110,7 @@ export async function importContacts(
       const outcome = outcomes[next++];
       if (outcome.status === 'rejected') {
         const problems = outcome.errors.length > 0 ? outcome.errors : [{ path: '', message: 'rejected by the store' }];
-        ledger.reject(problems.map((e) => (e.path ? { row: read.row, line: read.line, column: e.path, reason: e.message } : { row: read.row, line: read.line, reason: e.message })));
+        ledger.reject(problems.map((e) => rejection(read, e.path || undefined, e.message)));
       } else {
         ledger.settle(outcome.status);
         if (outcome.status === 'created' && !read.identified) ledger.createdWithoutKey++;

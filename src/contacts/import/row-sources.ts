@@ -83,7 +83,8 @@ export function rowSource(format: ImportFormat, schema: ReadonlyMap<string, Attr
   return format === 'csv' ? new CsvRows(schema, maxRowChars) : new JsonRows(schema, maxRowChars);
 }
 
-function rejection(at: { row: number; line: number }, column: string | undefined, reason: string): Rejection {
+/** A rejection of the row at `at`, naming its column when there is one. */
+export function rejection(at: { row: number; line: number }, column: string | undefined, reason: string): Rejection {
   return column === undefined ? { row: at.row, line: at.line, reason } : { row: at.row, line: at.line, column, reason };
 }
 
