@@ -200,6 +200,38 @@ describe.each(['sqlite', 'postgres'] as const)('an import read in a worker threa
     }
   });
 
+  it('a CSV file: the same store read either way', async () => {
+    const lines = ['id,email,tags,vip,last_interaction_at'];
+    for (let i = 0; i < 120; i++) {
+      const email = i % 10 === 3 ? 'Shared@Acme.io' : `p${i}@acme.io`; // rows of one batch naming one contact
+      lines.push(`${i % 17 === 5 ? '' : `p${i % 100}`},${email},${i % 3 === 0 ? 'vip;lead' : 'lead'},${i % 29 === 0 ? 'maybe' : i % 2 === 0 ? 'yes' : ''},${i % 4 === 0 ? '2025-11-02' : ''}`);
+    }
+    const path = tempFile(`${lines.join('\n')}\n`, 'csv');
+    const run = async (inWorker: boolean) => {
+      const e = await openEngine(dialect, pgUrl);
+      try {
+        await writeTransaction(e.database, async (tx) => {
+          const recent = await createSegment(tx, e.workspaceId, { name: 'Recent', kind: 'dynamic', condition: { attr: 'last_interaction_at', op: 'within_last', value: { amount: 2, unit: 'days' } } }, e.clock.now);
+          await createSegment(tx, e.workspaceId, { name: 'Recent VIP', kind: 'dynamic', condition: { all: [{ attr: 'segments', op: 'contains', value: recent.id }, { attr: 'tags', op: 'contains', value: 'vip' }] } }, e.clock.now);
+        });
+        await runBackfills(e.database, e.states, { clock: () => e.clock.now });
+        const ledger = await importContacts(e.writes, e.workspaceId, { path }, { format: 'csv', batchSize: 16, readInWorker: inWorker });
+        return { ledger, store: await snapshot(e.database, e.workspaceId), fromDraft: e.writes.drafts.fromDraft };
+      } finally {
+        await e.close();
+      }
+    };
+    try {
+      const here = await run(false), there = await run(true);
+      expect(here.ledger).toMatchObject({ rowsRead: 120, rejected: 5 });
+      expect(there.fromDraft).toBeGreaterThan(50);
+      expect(there.ledger).toEqual(here.ledger);
+      expect(there.store).toEqual(here.store);
+    } finally {
+      rmSync(path, { force: true });
+    }
+  });
+
   it('refuses a file the worker cannot read, as the writer\'s thread would', async () => {
     const e = await openEngine(dialect, pgUrl);
     const csv = tempFile('email,not_an_attribute\na@x,1\n', 'csv');
