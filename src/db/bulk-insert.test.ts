@@ -1,5 +1,6 @@
-// insertRows on both dialects: every row in, with its values, whatever the count (statements of
-// power-of-two sizes under the parameter limit), and `returning` for each.
+// insertRows on both dialects: every row in, with its values, whatever the count (SQLite: statements
+// of power-of-two sizes under the parameter limit; PostgreSQL: one array per column), `returning`
+// for each, and values of every kind as written.
 import { describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { insertRows } from './bulk-insert.js';
@@ -22,6 +23,27 @@ describe.each<Dialect>(['sqlite', 'postgres'])('insertRows on %s', (dialect) => 
         const stored = await database.db.selectFrom('probe' as never).select(['k', 'a', 'b', 'c'] as never).where('batch' as never, '=', n as never).orderBy('k' as never).execute();
         expect(stored).toEqual(rows.map((r) => ({ k: r[1], a: r[2], b: r[3], c: r[4] })));
       }
+    } finally {
+      await close();
+    }
+  });
+
+  it.skipIf(dialect === 'postgres' && pgUrl === null)('stores texts, numbers and NULLs exactly as given, and skips conflicting rows when asked', async () => {
+    const { database, close } = await openTestDatabase(dialect, pgUrl);
+    try {
+      const bigint = dialect === 'postgres' ? 'bigint' : 'integer', double = dialect === 'postgres' ? 'double precision' : 'real';
+      await sql.raw(`create table probe_values (k integer primary key, t text, n ${double}, d ${bigint}, b smallint)`).execute(database.db);
+      // Texts an array literal would have to quote: braces, commas, quotes, backslashes, the word NULL, blanks.
+      const texts = ['plain', '', ' ', 'NULL', 'null', 'a,b', '{x}', '"quoted"', 'back\\slash', "it's", 'tab\there', 'line\nbreak', 'ünïcödé 😀', '\\"{,}"\\'];
+      const rows = texts.map((t, k) => [k, t, k === 1 ? null : k + 0.25, k === 2 ? null : 1_700_000_000_000 + k, k % 2]);
+      rows.push([100, null, -0.5, -(2 ** 53 - 1), null]);
+      await insertRows(database.db, 'probe_values', ['k', 't', 'n', 'd', 'b'], rows);
+      const stored = await database.db.selectFrom('probe_values' as never).select(['k', 't', 'n', 'd', 'b'] as never).orderBy('k' as never).execute();
+      expect(stored.map((r: Record<string, unknown>) => [r.k, r.t, r.n, r.d === null ? null : Number(r.d), r.b])).toEqual(rows);
+      // A row whose key is taken is skipped with onConflictDoNothing; the others go in and come back.
+      const returned = await insertRows(database.db, 'probe_values', ['k', 't', 'n', 'd', 'b'], [[0, 'again', 1, 1, 1], [200, 'new', 2, 2, 0]], { onConflictDoNothing: true, returning: ['k'] });
+      expect(returned.map((r) => Number(r.k))).toEqual([200]);
+      expect((await sql<{ t: string }>`select t from probe_values where k = 0`.execute(database.db)).rows[0].t).toBe('plain');
     } finally {
       await close();
     }

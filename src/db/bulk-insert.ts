@@ -21,17 +21,21 @@ function checkNames(what: string, names: readonly string[]): void {
 
 /**
  * Inserts `rows` (each an array in `columns` order) into `table`. With `returning`, the values of
- * those columns for every inserted row. The rows go in statements of power-of-two sizes (140 rows:
- * 128, 8 and 4), under the parameter limit: a statement of any other size would be a text seen
- * once, and SQLite preparing it cost about twice what running it did (a 1,000-row, 4-column insert:
- * 388 µs to prepare, 198 µs to run); these few texts stay in the statement cache (database.ts).
- * (30k contacts in batches of 1,000 with the 60 segments: 95 statements prepared before, 53 after;
- * the import's time moved within this machine's noise.)
+ * those columns for every inserted row.
+ *
+ * SQLite: the rows go in statements of power-of-two sizes (140 rows: 128, 8 and 4), under the
+ * parameter limit: a statement of any other size would be a text seen once, and SQLite preparing it
+ * cost about twice what running it did (a 1,000-row, 4-column insert: 388 µs to prepare, 198 µs to
+ * run); these few texts stay in the statement cache (database.ts). (30k contacts in batches of
+ * 1,000 with the 60 segments: 95 statements prepared before, 53 after; the import's time moved
+ * within this machine's noise.) PostgreSQL: one statement of one array per column (`insertByArrays`).
  */
 export async function insertRows(
   tx: Tx, table: string, columns: readonly string[], rows: readonly (readonly unknown[])[], options: { returning?: readonly string[]; onConflictDoNothing?: boolean } = {},
 ): Promise<Record<string, unknown>[]> {
   checkNames('insertRows', [table, ...columns, ...(options.returning ?? [])]);
+  if (rows.length === 0) return [];
+  if (dialectOf(tx) === 'postgres') return insertByArrays(tx, table, columns, rows, options);
   const out: Record<string, unknown>[] = [];
   const perStatement = 2 ** Math.floor(Math.log2(Math.max(1, Math.floor(MAX_PARAMETERS / columns.length))));
   const dialect = dialectOf(tx);
@@ -49,6 +53,50 @@ export async function insertRows(
     if (options.returning) out.push(...result.rows);
   }
   return out;
+}
+
+/**
+ * PostgreSQL: the rows as one array per column, `insert … select * from unnest($1::type[], …)`,
+ * rows in their order. A statement of thousands of bound values is parsed and planned anew each
+ * time; this one is a few parameters whatever the rows: bench:import at 50k contacts with the 60
+ * segments took 9.7–10.6 s this way, 12.6–13.2 s with multi-row VALUES (runs taken in turns).
+ */
+async function insertByArrays(
+  tx: Tx, table: string, columns: readonly string[], rows: readonly (readonly unknown[])[], options: { returning?: readonly string[]; onConflictDoNothing?: boolean },
+): Promise<Record<string, unknown>[]> {
+  let types = await columnTypes(tx, table, false);
+  if (columns.some((c) => !types.has(c))) types = await columnTypes(tx, table, true);
+  const arrays: unknown[][] = columns.map(() => new Array(rows.length));
+  rows.forEach((row, r) => {
+    if (row.length !== columns.length) throw new Error(`insertRows: a row of ${row.length} values for ${columns.length} columns`);
+    for (let c = 0; c < columns.length; c++) arrays[c][r] = row[c];
+  });
+  const casts = columns.map((column, i) => {
+    const type = types.get(column);
+    if (type === undefined) throw new Error(`insertRows: ${table} has no column ${column}`);
+    return `$${i + 1}::${type}[]`;
+  });
+  const text = `insert into "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) select * from unnest(${casts.join(', ')})`
+    + `${options.onConflictDoNothing ? ' on conflict do nothing' : ''}${options.returning ? ` returning ${options.returning.map((c) => `"${c}"`).join(', ')}` : ''}`;
+  return (await tx.executeQuery<Record<string, unknown>>(CompiledQuery.raw(text, arrays))).rows;
+}
+
+/**
+ * PostgreSQL column types by table name, read once (again when a column is not there yet): a
+ * table's columns have the same types in every schema, the migrations make them so.
+ */
+const typesByTable = new Map<string, Promise<Map<string, string>>>();
+function columnTypes(tx: Tx, table: string, fresh: boolean): Promise<Map<string, string>> {
+  let types = fresh ? undefined : typesByTable.get(table);
+  if (!types) {
+    types = tx.executeQuery<{ name: string; type: string }>(CompiledQuery.raw(
+      'select a.attname as name, format_type(a.atttypid, a.atttypmod) as type from pg_attribute a where a.attrelid = $1::regclass and a.attnum > 0 and not a.attisdropped',
+      [`"${table}"`],
+    )).then((r) => new Map(r.rows.map((row) => [row.name, row.type])));
+    types.catch(() => typesByTable.delete(table));
+    typesByTable.set(table, types);
+  }
+  return types;
 }
 
 /** The text of an insert of `size` rows, built once: the import runs the same few thousands of times. */
