@@ -76,8 +76,7 @@ async function insertByArrays(
     if (type === undefined) throw new Error(`insertRows: ${table} has no column ${column}`);
     return `$${i + 1}::${type}[]`;
   });
-  const text = `insert into "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) select * from unnest(${casts.join(', ')})`
-    + `${options.onConflictDoNothing ? ' on conflict do nothing' : ''}${options.returning ? ` returning ${options.returning.map((c) => `"${c}"`).join(', ')}` : ''}`;
+  const text = `insert into "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) select * from unnest(${casts.join(', ')})${insertTail(options)}`;
   return (await tx.executeQuery<Record<string, unknown>>(CompiledQuery.raw(text, arrays))).rows;
 }
 
@@ -99,6 +98,11 @@ function columnTypes(tx: Tx, table: string, fresh: boolean): Promise<Map<string,
   return types;
 }
 
+/** What follows an insert's rows: `on conflict do nothing`, `returning …`. */
+function insertTail(options: { returning?: readonly string[]; onConflictDoNothing?: boolean }): string {
+  return `${options.onConflictDoNothing ? ' on conflict do nothing' : ''}${options.returning ? ` returning ${options.returning.map((c) => `"${c}"`).join(', ')}` : ''}`;
+}
+
 /** The text of an insert of `size` rows, built once: the import runs the same few thousands of times. */
 const insertTexts = new Map<string, string>();
 function insertText(dialect: Dialect, table: string, columns: readonly string[], size: number, options: { returning?: readonly string[]; onConflictDoNothing?: boolean }): string {
@@ -108,8 +112,7 @@ function insertText(dialect: Dialect, table: string, columns: readonly string[],
     const mark = markFor(dialect);
     const tuples: string[] = [];
     for (let r = 0; r < size; r++) tuples.push(`(${columns.map((_, c) => mark(r * columns.length + c)).join(', ')})`);
-    text = `insert into "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) values ${tuples.join(', ')}`
-      + `${options.onConflictDoNothing ? ' on conflict do nothing' : ''}${options.returning ? ` returning ${options.returning.map((c) => `"${c}"`).join(', ')}` : ''}`;
+    text = `insert into "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) values ${tuples.join(', ')}${insertTail(options)}`;
     if (insertTexts.size >= 512) insertTexts.delete(insertTexts.keys().next().value!);
     insertTexts.set(key, text);
   }
