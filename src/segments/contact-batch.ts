@@ -8,7 +8,6 @@ import type { PreparedContact, StoredValue, StoredValues } from '../conditions/c
 import { fold } from '../conditions/fold.js';
 import { EMAIL_COLUMN, EXTERNAL_ID_COLUMN } from '../contacts/attribute-store.js';
 import { listValuesOf, slotValue, slotValuesOf } from '../contacts/contact-columns.js';
-import type { PreparedStorage } from '../contacts/contact-columns.js';
 import { readContactInput } from '../contacts/contact-input.js';
 import type { ContactInput } from '../contacts/contact-input.js';
 import { newContactId } from '../contacts/contact-store.js';
@@ -21,7 +20,7 @@ import { dialectOf } from '../db/write-transaction.js';
 import type { Tx } from '../db/write-transaction.js';
 import { CountDeltas, deleteMembers, evaluateSegments, insertEvents, stageBuilds } from './membership-writer.js';
 import type { MembershipEvent } from './membership-writer.js';
-import { lookupKey, lookupText, storageOf } from './new-contact-draft.js';
+import { lookupKey, lookupText } from './new-contact-draft.js';
 import type { NewContactDraft } from './new-contact-draft.js';
 import type { WorkspaceState } from './workspace-state.js';
 
@@ -269,13 +268,13 @@ async function readNamedContacts(tx: Tx, state: WorkspaceState, keys: ReadonlyAr
 const FIXED_COLUMNS = ['workspace_id', 'id', 'version', 'created_ms', 'updated_ms', 'next_change_ms'] as const;
 
 /**
- * A contacts row from the entry's prepared values, in `[pk?, ...FIXED_COLUMNS, ...plan.columns]`
+ * A contacts row from the entry's prepared values, in `[pk?, ...FIXED_COLUMNS, ...state.storage.columns]`
  * order: every slot the layout uses, NULL when missing; the pk first when the writer gives it.
  */
-function contactTuple(state: WorkspaceState, plan: PreparedStorage, e: Entry, now: number, withPk: boolean): unknown[] {
+function contactTuple(state: WorkspaceState, e: Entry, now: number, withPk: boolean): unknown[] {
   const row: unknown[] = withPk ? [e.pk] : [];
   row.push(state.workspaceId, e.id, e.version, e.createdMs, now, Number.isFinite(e.nextChange) ? e.nextChange : null);
-  for (const value of e.draft ? e.draft.slots : slotValuesOf(plan, e.prepared!)) row.push(value);
+  for (const value of e.draft ? e.draft.slots : slotValuesOf(state.storage, e.prepared!)) row.push(value);
   return row;
 }
 
@@ -284,7 +283,7 @@ const highestPk = reusableQuery((tx: Tx) => tx.selectFrom('contacts').select((eb
 
 /** The contact rows and list values: new contacts in multi-row inserts, updates one statement each. */
 async function writeContacts(tx: Tx, state: WorkspaceState, touched: Entry[], now: number): Promise<void> {
-  const plan = storageOf(state);
+  const plan = state.storage;
   const columns = [...FIXED_COLUMNS, ...plan.columns];
   const created = touched.filter((e) => e.isNew);
   if (created.length > 0) {
@@ -294,9 +293,9 @@ async function writeContacts(tx: Tx, state: WorkspaceState, touched: Entry[], no
       // insert 12.7 → 9.5 µs a contact).
       const [{ pk: top }] = await highestPk(tx);
       created.forEach((e, i) => { e.pk = Number(top ?? 0) + 1 + i; });
-      await insertRows(tx, 'contacts', ['pk', ...columns], created.map((e) => contactTuple(state, plan, e, now, true)));
+      await insertRows(tx, 'contacts', ['pk', ...columns], created.map((e) => contactTuple(state, e, now, true)));
     } else {
-      const inserted = await insertRows(tx, 'contacts', columns, created.map((e) => contactTuple(state, plan, e, now, false)), { returning: ['pk', 'id'] });
+      const inserted = await insertRows(tx, 'contacts', columns, created.map((e) => contactTuple(state, e, now, false)), { returning: ['pk', 'id'] });
       const pkById = new Map(inserted.map((r) => [r.id as string, Number(r.pk)]));
       for (const e of created) e.pk = pkById.get(e.id)!;
     }

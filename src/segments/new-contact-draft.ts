@@ -12,8 +12,7 @@
 // files both ways and compares the stores.
 import { fold } from '../conditions/fold.js';
 import type { StoredValue } from '../conditions/contact-values.js';
-import { listValuesOf, preparedStorage, slotValuesOf } from '../contacts/contact-columns.js';
-import type { PreparedStorage } from '../contacts/contact-columns.js';
+import { listValuesOf, slotValuesOf } from '../contacts/contact-columns.js';
 import { readContactInput } from '../contacts/contact-input.js';
 import { evaluateSegments, meetsBuildingDefinition } from './membership-writer.js';
 import type { WorkspaceState } from './workspace-state.js';
@@ -51,14 +50,6 @@ export function lookupKey(changes: Readonly<Record<string, StoredValue | null>>,
   return text === undefined ? undefined : fold(text);
 }
 
-const storagePlans = new WeakMap<WorkspaceState, PreparedStorage>();
-/** Where the workspace's prepared values are stored, computed once per compiled state. */
-export function storageOf(state: WorkspaceState): PreparedStorage {
-  let plan = storagePlans.get(state);
-  if (!plan) storagePlans.set(state, (plan = preparedStorage(state.columns, state.layout)));
-  return plan;
-}
-
 /** The row's write as a new contact at `now`; undefined when it does not fit (the writer reports why). */
 export function draftNewContact(state: WorkspaceState, row: Readonly<Record<string, unknown>>, now: number): NewContactDraft | undefined {
   const input = readContactInput(state.layout, row, state.timeZone);
@@ -72,7 +63,7 @@ export function draftNewContact(state: WorkspaceState, row: Readonly<Record<stri
   const { members, nextChange } = evaluateSegments(state, prepared, () => false, now);
   const memberIds = [...members];
   const meetsBuilding = state.segments.filter((s) => s.building !== null && meetsBuildingDefinition(state, s, prepared, memberIds, now)).map((s) => s.id);
-  const plan = storageOf(state);
+  const plan = state.storage;
   return {
     configVersion: state.configVersion, now, id: input.id,
     externalIdKey: lookupKey(input.changes, 'external_id'), emailKey: lookupKey(input.changes, 'email'),

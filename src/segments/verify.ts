@@ -5,7 +5,7 @@
 import { unindexed } from '../db/unindexed.js';
 import { prepareContact } from '../conditions/contact-values.js';
 import type { StoredValues } from '../conditions/contact-values.js';
-import { preparedStorage, slotValue } from '../contacts/contact-columns.js';
+import { slotValue } from '../contacts/contact-columns.js';
 import type { Database } from '../db/database.js';
 import { evaluateSegments, storedMembershipsInRange } from './membership-writer.js';
 import { readCounts } from './segment-store.js';
@@ -25,7 +25,7 @@ export async function verifyWorkspace(database: Database, states: WorkspaceState
   const state = await states.get(db, workspaceId);
   const differences: Difference[] = [];
   const actualCounts = new Map<string, number>(state.segments.map((s) => [s.id, 0]));
-  const storage = preparedStorage(state.columns, state.layout);
+  const { storage } = state;
   let cursor = 0;
   for (;;) {
     const rows: Array<Record<string, unknown> & { pk: number | string; id: string; attributes: string }> = await db.selectFrom('contacts as c').innerJoin('contact_documents as d', 'd.contact_pk', 'c.pk')

@@ -9,7 +9,8 @@ import { SEGMENTS_FIELD } from '../conditions/schema.js';
 import type { Condition, Schema } from '../conditions/types.js';
 import { validate } from '../conditions/validate.js';
 import { loadSchema } from '../contacts/attribute-store.js';
-import type { ColumnLayout } from '../contacts/contact-columns.js';
+import { preparedStorage } from '../contacts/contact-columns.js';
+import type { ColumnLayout, PreparedStorage } from '../contacts/contact-columns.js';
 import { reusableQuery } from '../db/reusable-query.js';
 import type { Tx } from '../db/write-transaction.js';
 import { NotFound } from '../errors.js';
@@ -52,6 +53,8 @@ export interface WorkspaceState {
   readonly schema: Schema;
   readonly columns: ColumnLayout;
   readonly layout: ContactLayout;
+  /** Where each position of a prepared contact is stored (slot column, list, or nowhere). */
+  readonly storage: PreparedStorage;
   /** Where `segments` sits in a prepared contact. */
   readonly segmentsSlot: number;
   /** Every segment, dependencies before dependents. */
@@ -119,7 +122,7 @@ export function compileWorkspaceConfig(config: WorkspaceConfig): WorkspaceState 
   });
   const ordered = dependencyOrder(compiled);
   return {
-    config, workspaceId, timeZone, configVersion, schema, columns, layout,
+    config, workspaceId, timeZone, configVersion, schema, columns, layout, storage: preparedStorage(columns, layout),
     segmentsSlot: layout.index.get(SEGMENTS_FIELD)!,
     segments: ordered, byId: new Map(ordered.map((s) => [s.id, s])),
   };
