@@ -4,7 +4,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prepareContact } from '../conditions/contact-values.js';
 import type { StoredValues } from '../conditions/contact-values.js';
-import { createAttribute } from '../contacts/attribute-store.js';
 import type { Dialect } from '../db/database.js';
 import { postgresTestUrl } from '../db/test-support/postgres.js';
 import { writeTransaction } from '../db/write-transaction.js';
@@ -45,9 +44,7 @@ describe.each<Dialect>(['sqlite', 'postgres'])('backfill with relative dates on 
 
   beforeAll(async () => {
     if (skip) return;
-    e = await openEngine(dialect, pgUrl);
-    await writeTransaction(e.database, (tx) => createAttribute(tx, e.workspaceId, { key: 'renews_at', type: 'date' }));
-    await writeTransaction(e.database, (tx) => createAttribute(tx, e.workspaceId, { key: 'mrr', type: 'number' }));
+    e = await openEngine(dialect, pgUrl, { attributes: [{ key: 'renews_at', type: 'date' }, { key: 'mrr', type: 'number' }] });
     const at = (offset: number | null) => (offset === null ? null : new Date(e.clock.now + offset).toISOString());
     const rows = [];
     for (const seen of [null, ...OFFSETS]) {

@@ -5,7 +5,6 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Dialect } from '../db/database.js';
 import { writeTransaction } from '../db/write-transaction.js';
 import { postgresTestUrl } from '../db/test-support/postgres.js';
-import { createAttribute } from '../contacts/attribute-store.js';
 import { sql } from 'kysely';
 import { writeContactBatch } from './contact-batch.js';
 import { ContactWrites } from './contact-writes.js';
@@ -28,9 +27,7 @@ describe.each<Dialect>(['sqlite', 'postgres'])('group commit on %s', (dialect) =
 
   beforeEach(async () => {
     if (skip) return;
-    e = await openEngine(dialect, pgUrl);
-    await writeTransaction(e.database, (tx) => createAttribute(tx, e.workspaceId, { key: 'plan_tier', type: 'enum', options: ['free', 'pro', 'enterprise'] }));
-    await writeTransaction(e.database, (tx) => createAttribute(tx, e.workspaceId, { key: 'mrr', type: 'number' }));
+    e = await openEngine(dialect, pgUrl, { attributes: [{ key: 'plan_tier', type: 'enum', options: ['free', 'pro', 'enterprise'] }, { key: 'mrr', type: 'number' }] });
     await writeTransaction(e.database, (tx) => createSegment(tx, e.workspaceId, { name: 'Pro', condition: { attr: 'plan_tier', op: 'eq', value: 'pro' } }, e.clock.now));
     await runBackfills(e.database, e.states, { clock: () => e.clock.now });
     // The writer reads its clock once per transaction: the number of reads is the number of groups.

@@ -25,9 +25,7 @@ describe.each<Dialect>(['sqlite', 'postgres'])('membership on %s', (dialect) => 
 
   beforeEach(async () => {
     if (skip) return;
-    e = await openEngine(dialect, pgUrl);
-    await writeTransaction(e.database, (tx) => createAttribute(tx, e.workspaceId, { key: 'plan_tier', type: 'enum', options: ['free', 'pro', 'enterprise'] }));
-    await writeTransaction(e.database, (tx) => createAttribute(tx, e.workspaceId, { key: 'mrr', type: 'number' }));
+    e = await openEngine(dialect, pgUrl, { attributes: [{ key: 'plan_tier', type: 'enum', options: ['free', 'pro', 'enterprise'] }, { key: 'mrr', type: 'number' }] });
   });
   afterEach(async () => { if (!skip) await e.close(); });
 
