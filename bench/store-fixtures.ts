@@ -143,6 +143,6 @@ export async function openPopulatedStore(dialect: Dialect, n: number, log: (text
 }
 
 async function dropEverything(database: Database): Promise<void> {
-  const tables = ['segment_events', 'segment_builds', 'segment_jobs', 'segment_members', 'segments', 'contact_list_values', 'contacts', 'attributes', 'workspaces', 'kysely_migration', 'kysely_migration_lock'];
+  const tables = ['segment_event_blocks', 'segment_events', 'segment_builds', 'segment_jobs', 'segment_members', 'segments', 'contact_list_values', 'contacts', 'attributes', 'workspaces', 'kysely_migration', 'kysely_migration_lock'];
   for (const t of tables) await sql`DROP TABLE IF EXISTS ${sql.id(t)}`.execute(database.db);
 }

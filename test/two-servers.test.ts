@@ -19,6 +19,7 @@ import { migrateToLatest } from '../src/db/migrate.js';
 import { createTestSchema, postgresTestUrl } from '../src/db/test-support/postgres.js';
 import type { TestSchema } from '../src/db/test-support/postgres.js';
 import { writeTransaction } from '../src/db/write-transaction.js';
+import { readEvents } from '../src/segments/event-feed.js';
 import { ContactWrites } from '../src/segments/contact-writes.js';
 import { checkStore } from '../src/segments/test-support/membership-checks.js';
 import { WorkspaceStates } from '../src/segments/workspace-state.js';
@@ -123,8 +124,7 @@ describe.skipIf(pgUrl === null)('two servers on one PostgreSQL database', () => 
     await a.exited;
     await call(b, 'PATCH', '/v1/contacts/c399', { attributes: { score: 5 } });
 
-    const events = await t.database.db.selectFrom('segment_events').select(['seq', 'contact_id', 'type', 'segment_id']).where('workspace_id', '=', WS)
-      .where('segment_id', 'in', [high.body.id, low.body.id]).orderBy('seq').execute();
+    const events = (await readEvents(t.database.db, WS, 0, Number.MAX_SAFE_INTEGER)).filter((e) => [high.body.id, low.body.id].includes(e.segmentId));
     const wanted = new Set(events.map((e) => String(e.seq)));
     const delivered = () => new Set(received.map((r) => r.event.data.event_id));
     const all = await until(async () => [...wanted].every((seq) => delivered().has(seq)), 60_000);

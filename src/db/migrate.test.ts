@@ -8,6 +8,8 @@ import type { Database } from './database.js';
 import { migrateToLatest } from './migrate.js';
 import { migrationsFor } from './migrations/index.js';
 import { SLOT_COLUMNS } from './tables.js';
+import { writeTransaction } from './write-transaction.js';
+import { appendEvents, readEvents } from '../segments/event-feed.js';
 import { createTestSchema, postgresTestUrl } from './test-support/postgres.js';
 
 const pgUrl = await postgresTestUrl();
@@ -18,7 +20,7 @@ async function columnsOf(database: Database, table: string): Promise<string[]> {
   return found ? found.columns.map((c) => c.name) : [];
 }
 
-const ALL_MIGRATIONS = ['0001_contacts', '0002_segments', '0003_contact_documents', '0004_access', '0005_webhooks', '0006_segment_counts', '0007_memberships_by_contact'];
+const ALL_MIGRATIONS = ['0001_contacts', '0002_segments', '0003_contact_documents', '0004_access', '0005_webhooks', '0006_segment_counts', '0007_memberships_by_contact', '0008_event_blocks'];
 
 /** What every dialect must give: the tables, the slots, the keys, and a migration run only once. */
 async function checkMigrations(database: Database): Promise<void> {
@@ -70,11 +72,38 @@ async function checkDocumentsMove(database: Database): Promise<void> {
   await sql`insert into contacts (workspace_id, id, attributes, created_ms, updated_ms) values ('w1', 'old', '{"name":"Ana","mrr":5}', 1, 1)`.execute(database.db);
   await sql`insert into workspaces (id, name, created_ms) values ('w1', 'W', 1)`.execute(database.db);
   await sql`insert into segments (workspace_id, id, name, name_folded, kind, status, member_count, created_ms, updated_ms) values ('w1', 'sg1', 'VIP', 'vip', 'manual', 'ready', 7, 1, 1)`.execute(database.db);
-  expect(await migrateToLatest(database)).toEqual(['0003_contact_documents', '0004_access', '0005_webhooks', '0006_segment_counts', '0007_memberships_by_contact']);
+  expect(await migrateToLatest(database)).toEqual(ALL_MIGRATIONS.slice(2));
   expect(await database.db.selectFrom('segment_counts').selectAll().execute()).toEqual([{ workspace_id: 'w1', segment_id: 'sg1', member_count: database.dialect === 'postgres' ? '7' : 7 }]);
   const rows = await database.db.selectFrom('contacts as c').innerJoin('contact_documents as d', 'd.contact_pk', 'c.pk')
     .select(['c.id', 'd.workspace_id', 'd.document']).execute();
   expect(rows).toEqual([{ id: 'old', workspace_id: 'w1', document: '{"name":"Ana","mrr":5}' }]);
+}
+
+/**
+ * Events stored one a row before 0008 keep their numbers as blocks of one (cursors and webhook
+ * event ids held by readers stay valid), and each workspace's next event follows its own highest.
+ */
+async function checkEventsMove(database: Database): Promise<void> {
+  const migrator = new Migrator({
+    db: database.db,
+    provider: { getMigrations: async () => migrationsFor(database.dialect) },
+    ...(database.dialect === 'postgres' ? { migrationTableSchema: database.schema } : {}),
+  });
+  expect((await migrator.migrateTo('0007_memberships_by_contact')).error).toBeUndefined();
+  for (const [ws, type, segment, contact] of [['w1', 'segment.entered', 'sg_a', 'c1'], ['w2', 'segment.entered', 'sg_b', 'x"1'], ['w1', 'segment.left', 'sg_a', 'c1'], ['w1', 'segment.deleted', 'sg_a', null]]) {
+    await sql`insert into segment_events (workspace_id, type, segment_id, segment_version, contact_id, at_ms) values (${ws}, ${type}, ${segment}, 3, ${contact}, 1000)`.execute(database.db);
+  }
+  expect(await migrateToLatest(database)).toEqual(['0008_event_blocks']);
+  const w1 = await readEvents(database.db, 'w1');
+  expect(w1).toEqual([
+    { seq: 1, type: 'segment.entered', segmentId: 'sg_a', segmentVersion: 3, contactId: 'c1', at: 1000 },
+    { seq: 3, type: 'segment.left', segmentId: 'sg_a', segmentVersion: 3, contactId: 'c1', at: 1000 },
+    { seq: 4, type: 'segment.deleted', segmentId: 'sg_a', segmentVersion: 3, contactId: null, at: 1000 },
+  ]);
+  expect(await readEvents(database.db, 'w2')).toEqual([{ seq: 2, type: 'segment.entered', segmentId: 'sg_b', segmentVersion: 3, contactId: 'x"1', at: 1000 }]);
+  expect(await readEvents(database.db, 'w1', 1)).toEqual(w1.slice(1));
+  await writeTransaction(database, (tx) => appendEvents(tx, 'w2', [{ type: 'segment.left', segmentId: 'sg_b', version: 3, contactId: 'x"1' }], 2000));
+  expect((await readEvents(database.db, 'w2')).map((e) => e.seq)).toEqual([2, 3]);
 }
 
 describe('migrations on SQLite', () => {
@@ -94,6 +123,15 @@ describe('migrations on SQLite', () => {
     const database = createDatabase({ dialect: 'sqlite', filename: ':memory:' });
     try {
       await checkDocumentsMove(database);
+    } finally {
+      await database.close();
+    }
+  });
+
+  it('keep the events stored before 0008, with their numbers', async () => {
+    const database = createDatabase({ dialect: 'sqlite', filename: ':memory:' });
+    try {
+      await checkEventsMove(database);
     } finally {
       await database.close();
     }
@@ -130,6 +168,15 @@ describe.skipIf(pgUrl === null)('migrations on PostgreSQL', () => {
     const test = await createTestSchema(pgUrl!);
     try {
       await checkDocumentsMove(test.database);
+    } finally {
+      await test.drop();
+    }
+  });
+
+  it('keep the events stored before 0008, with their numbers', async () => {
+    const test = await createTestSchema(pgUrl!);
+    try {
+      await checkEventsMove(test.database);
     } finally {
       await test.drop();
     }

@@ -109,14 +109,14 @@ export interface SegmentBuildsTable {
   contact_pk: Int8;
 }
 
-export interface SegmentEventsTable {
-  seq: Generated<number | string>;
+/** The event outbox: a transaction's events in blocks (segments/event-feed.ts encodes `events`). */
+export interface SegmentEventBlocksTable {
   workspace_id: string;
-  type: 'segment.entered' | 'segment.left' | 'segment.deleted';
-  segment_id: string;
-  segment_version: number;
-  contact_id: string | null;
+  /** the number of the block's last event; events are numbered per workspace */
+  last_seq: Int8;
+  first_seq: Int8;
   at_ms: Int8;
+  events: string;
 }
 
 export interface SegmentJobsTable {
@@ -214,7 +214,7 @@ export interface Tables {
   segment_counts: SegmentCountsTable;
   segment_members: SegmentMembersTable;
   segment_builds: SegmentBuildsTable;
-  segment_events: SegmentEventsTable;
+  segment_event_blocks: SegmentEventBlocksTable;
   segment_jobs: SegmentJobsTable;
   api_tokens: ApiTokensTable;
   segment_hidden_from: SegmentHiddenFromTable;

@@ -16,7 +16,7 @@ import { dependentsOf } from './dependencies.js';
 import { lowerHorizonsInRange } from './backfill-horizons.js';
 import { CountDeltas, updateMembership } from './membership-writer.js';
 import type { WorkspaceState, WorkspaceStates } from './workspace-state.js';
-import { lockEventOrder } from './event-feed.js';
+import { appendEventsInSql, startAppending } from './event-feed.js';
 
 export interface BackfillProgress {
   readonly segmentId: string;
@@ -127,14 +127,10 @@ async function complete(tx: Tx, states: WorkspaceStates, jobId: number, ws: stri
     ? [...await existing(entered).select('x.contact_pk').execute(), ...await existing(left).select('x.contact_pk').execute()].map((r) => Number(r.contact_pk))
     : [];
   const constant = <T>(value: string | number, type: 'text' | 'integer' | 'bigint') => sql<T>`cast(${value} as ${sql.raw(type)})`;
-  const event = (type: 'segment.entered' | 'segment.left') => [
-    constant<string>(ws, 'text').as('workspace_id'), constant<typeof type>(type, 'text').as('type'), constant<string>(segmentId, 'text').as('segment_id'),
-    constant<number>(version, 'integer').as('segment_version'), 'c.id as contact_id', constant<number>(now, 'bigint').as('at_ms'),
-  ] as const;
-  const eventColumns = ['workspace_id', 'type', 'segment_id', 'segment_version', 'contact_id', 'at_ms'] as const;
-  await lockEventOrder(tx, ws);
-  await tx.insertInto('segment_events').columns(eventColumns).expression(existing(entered).select(event('segment.entered'))).execute();
-  await tx.insertInto('segment_events').columns(eventColumns).expression(existing(left).select(event('segment.left'))).execute();
+  const eventContacts = (changes: typeof entered | typeof left) => existing(changes).select(['c.id as contact_id', 'x.contact_pk as order_key']);
+  const end = await startAppending(tx, ws);
+  const afterEntered = await appendEventsInSql(tx, ws, end, { type: 'segment.entered', segmentId, version }, eventContacts(entered), now);
+  await appendEventsInSql(tx, ws, afterEntered, { type: 'segment.left', segmentId, version }, eventContacts(left), now);
   for (let i = 0; i < leaving.length; i += 500) {
     await tx.deleteFrom('segment_members').where('workspace_id', '=', ws).where('segment_id', '=', segmentId).where('contact_pk', 'in', leaving.slice(i, i + 500)).execute();
   }

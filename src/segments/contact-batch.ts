@@ -18,8 +18,9 @@ import { reusableQuery } from '../db/reusable-query.js';
 import { unindexed } from '../db/unindexed.js';
 import { dialectOf } from '../db/write-transaction.js';
 import type { Tx } from '../db/write-transaction.js';
-import { CountDeltas, deleteMembers, evaluateSegments, insertEvents, stageBuilds } from './membership-writer.js';
-import type { MembershipEvent } from './membership-writer.js';
+import { CountDeltas, deleteMembers, evaluateSegments, stageBuilds } from './membership-writer.js';
+import { appendEvents } from './event-feed.js';
+import type { OutboxEvent } from './event-feed.js';
 import { lookupKey, lookupText } from './new-contact-draft.js';
 import type { NewContactDraft } from './new-contact-draft.js';
 import type { WorkspaceState } from './workspace-state.js';
@@ -130,7 +131,7 @@ export async function writeContactBatch(tx: Tx, state: WorkspaceState, rows: Rea
     byEmail.add(foldedKey(e.values, 'email'), e);
   }
 
-  const events: MembershipEvent[] = [];
+  const events: OutboxEvent[] = [];
   const touched: Entry[] = [];
   let provisional = PROVISIONAL_PK;
   const outcomes: RowOutcome[] = [];
@@ -211,7 +212,7 @@ export async function writeContactBatch(tx: Tx, state: WorkspaceState, rows: Rea
     // when that one was the highest, and so can lie behind a scan that passed it.
     await stageBuilds(tx, state, touched.map((e) => (e.draft ? { pk: e.pk, meetsBuilding: e.draft.meetsBuilding } : { pk: e.pk, prepared: e.prepared!, memberIds: [...e.members] })), now);
   }
-  await insertEvents(tx, ws, events, now);
+  await appendEvents(tx, ws, events, now);
   return outcomes;
 }
 

@@ -20,6 +20,7 @@ import type { Database, Dialect } from '../db/database.js';
 import { postgresTestUrl } from '../db/test-support/postgres.js';
 import { SLOT_COLUMNS } from '../db/tables.js';
 import { writeTransaction } from '../db/write-transaction.js';
+import { readEvents } from './event-feed.js';
 import { runBackfills } from './backfill.js';
 import { createSegment } from './segment-store.js';
 import { openEngine } from './test-support/engine.js';
@@ -48,8 +49,8 @@ async function snapshot(database: Database, ws: string): Promise<unknown> {
     .orderBy('contact_pk').orderBy('attr').orderBy('value').execute();
   const members = (await db.selectFrom('segment_members').select(['segment_id', 'contact_pk', 'since_ms']).where('workspace_id', '=', ws).execute())
     .map((m) => `${segmentName.get(m.segment_id)} ${m.contact_pk} ${m.since_ms}`).sort();
-  const events = (await db.selectFrom('segment_events').select(['type', 'segment_id', 'segment_version', 'contact_id', 'at_ms']).where('workspace_id', '=', ws).orderBy('seq').execute())
-    .map((e) => `${e.type} ${segmentName.get(e.segment_id) ?? '(deleted)'} v${e.segment_version} ${e.contact_id === null ? '' : idOf.get(e.contact_id) ?? e.contact_id} ${e.at_ms}`);
+  const events = (await readEvents(db, ws, 0, Number.MAX_SAFE_INTEGER))
+    .map((e) => `${e.type} ${segmentName.get(e.segmentId) ?? '(deleted)'} v${e.segmentVersion} ${e.contactId === null ? '' : idOf.get(e.contactId) ?? e.contactId} ${e.at}`);
   const builds = (await db.selectFrom('segment_builds as b').innerJoin('segment_jobs as j', 'j.id', 'b.job_id').select(['j.segment_id', 'b.contact_pk']).where('j.workspace_id', '=', ws).execute())
     .map((b) => `${segmentName.get(b.segment_id)} ${b.contact_pk}`).sort();
   const counts = (await db.selectFrom('segment_counts').select(['segment_id', 'member_count']).where('workspace_id', '=', ws).execute())

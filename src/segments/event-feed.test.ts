@@ -1,13 +1,17 @@
-// The feed's order is its commit order: a reader polling with a cursor never passes an event that
-// commits later. On PostgreSQL (several writers, numbers drawn at insert) this is the event lock.
+// The event feed: stored in blocks, read as one event per contact and change, numbered 1, 2, 3… per
+// workspace with no gap, a page boundary anywhere (inside a block too). Its order is its commit
+// order: a reader polling with a cursor never passes an event that commits later — on PostgreSQL
+// (several writers) that is the event lock.
 import { describe, expect, it } from 'vitest';
+import type { Dialect } from '../db/database.js';
+import { createWorkspace } from '../workspaces/workspace-store.js';
 import { writeTransaction } from '../db/write-transaction.js';
 import { postgresTestUrl } from '../db/test-support/postgres.js';
 import { createAttribute } from '../contacts/attribute-store.js';
 import { runBackfills } from './backfill.js';
-import { readEvents } from './event-feed.js';
-import { insertEvents } from './membership-writer.js';
-import { createSegment } from './segment-store.js';
+import { EVENTS_PER_BLOCK, appendEvents, feedEnd, readEvents } from './event-feed.js';
+import type { OutboxEvent, SegmentEvent } from './event-feed.js';
+import { createSegment, updateSegment } from './segment-store.js';
 import { openEngine } from './test-support/engine.js';
 
 const pgUrl = await postgresTestUrl();
@@ -25,7 +29,7 @@ describe.runIf(pgUrl !== null || process.env.CI === 'true')('the event feed on p
       const firstAppended = new Promise<void>((resolve) => { appended = resolve; });
       // The first transaction numbers its event, then stays open.
       const first = writeTransaction(e.database, async (tx) => {
-        await insertEvents(tx, e.workspaceId, [{ type: 'segment.entered', segmentId: segment.id, version: 1, contactId: 'first' }], e.clock.now);
+        await appendEvents(tx, e.workspaceId, [{ type: 'segment.entered', segmentId: segment.id, version: 1, contactId: 'first' }], e.clock.now);
         appended();
         await gate;
       });
@@ -42,6 +46,91 @@ describe.runIf(pgUrl !== null || process.env.CI === 'true')('the event feed on p
       const events = await readEvents(e.database.db, e.workspaceId);
       expect(events.map((ev) => ev.contactId)).toEqual(['first', 'second']);
       expect(events[0].seq).toBeLessThan(events[1].seq);
+    } finally {
+      await e.close();
+    }
+  });
+});
+
+/** Every event after `after`, read a page of `limit` at a time with the cursor each page ends at. */
+async function readAll(e: Awaited<ReturnType<typeof openEngine>>, limit: number, after = 0, ws = e.workspaceId): Promise<SegmentEvent[]> {
+  const all: SegmentEvent[] = [];
+  for (let cursor = after; ;) {
+    const page = await readEvents(e.database.db, ws, cursor, limit);
+    expect(page.length).toBeLessThanOrEqual(limit);
+    if (page.length === 0) return all;
+    all.push(...page);
+    cursor = page[page.length - 1].seq;
+  }
+}
+
+describe.each<Dialect>(['sqlite', 'postgres'])('the event feed on %s', (dialect) => {
+  const skip = dialect === 'postgres' && pgUrl === null && process.env.CI !== 'true';
+
+  it.skipIf(skip)('a transaction of more events than a block holds reads back whole, in order and numbered without gaps, at any page size', async () => {
+    const e = await openEngine(dialect, pgUrl);
+    try {
+      const n = EVENTS_PER_BLOCK * 2 + 345;
+      // Segment ids and versions vary inside a block; contact ids carry what JSON must escape.
+      const written: OutboxEvent[] = Array.from({ length: n }, (_, i) => ({
+        type: i % 3 === 0 ? 'segment.left' : 'segment.entered', segmentId: `sg_${i % 7}`, version: 1 + (i % 2), contactId: `c"${i}\\\u00e9\n`,
+      }));
+      await writeTransaction(e.database, (tx) => appendEvents(tx, e.workspaceId, [{ type: 'segment.entered', segmentId: 'sg_0', version: 1, contactId: 'before' }], 500));
+      await writeTransaction(e.database, (tx) => appendEvents(tx, e.workspaceId, written, 1_000));
+      await writeTransaction(e.database, (tx) => appendEvents(tx, e.workspaceId, [{ type: 'segment.deleted', segmentId: 'sg_6', version: 4, contactId: null }], 2_000));
+      const expected: SegmentEvent[] = [
+        { seq: 1, type: 'segment.entered', segmentId: 'sg_0', segmentVersion: 1, contactId: 'before', at: 500 },
+        ...written.map((w, i) => ({ seq: i + 2, type: w.type, segmentId: w.segmentId, segmentVersion: w.version, contactId: w.contactId, at: 1_000 })),
+        { seq: n + 2, type: 'segment.deleted', segmentId: 'sg_6', segmentVersion: 4, contactId: null, at: 2_000 },
+      ];
+      for (const limit of [1, 7, 999, 1_000, 1_001, 5_000]) expect(await readAll(e, limit)).toEqual(expected);
+      // A cursor anywhere, inside a block or on its last event.
+      for (const after of [1, 2, 500, EVENTS_PER_BLOCK + 1, EVENTS_PER_BLOCK + 2, n + 1, n + 2]) expect(await readAll(e, 300, after)).toEqual(expected.slice(after));
+      expect(await feedEnd(e.database.db, e.workspaceId)).toBe(n + 2);
+    } finally {
+      await e.close();
+    }
+  });
+
+  it.skipIf(skip)('each workspace numbers its own events from 1, and reads only its own', async () => {
+    const e = await openEngine(dialect, pgUrl);
+    try {
+      await createWorkspace(e.database, { id: 'ws2' }, e.clock.now);
+      const event = (contactId: string): OutboxEvent => ({ type: 'segment.entered', segmentId: 'sg_x', version: 1, contactId });
+      for (let i = 0; i < 3; i++) {
+        await writeTransaction(e.database, (tx) => appendEvents(tx, e.workspaceId, [event(`a${i}`), event(`a${i}b`)], 1));
+        await writeTransaction(e.database, (tx) => appendEvents(tx, 'ws2', [event(`b${i}`)], 1));
+      }
+      expect((await readAll(e, 2)).map((ev) => `${ev.seq}:${ev.contactId}`)).toEqual(['1:a0', '2:a0b', '3:a1', '4:a1b', '5:a2', '6:a2b']);
+      expect((await readAll(e, 2, 0, 'ws2')).map((ev) => `${ev.seq}:${ev.contactId}`)).toEqual(['1:b0', '2:b1', '3:b2']);
+      expect(await feedEnd(e.database.db, 'nobody')).toBe(0);
+    } finally {
+      await e.close();
+    }
+  });
+
+  it.skipIf(skip)('a backfill\'s events, appended in SQL, are one per contact in pk order, after the events before them', async () => {
+    const e = await openEngine(dialect, pgUrl, { attributes: [{ key: 'mrr', type: 'number' }] });
+    try {
+      const n = EVENTS_PER_BLOCK + 150;
+      for (let i = 0; i < n; i += 500) {
+        await e.writes.writeBatch(e.workspaceId, Array.from({ length: Math.min(500, n - i) }, (_, k) => ({ id: `c${i + k}`, mrr: (i + k) % 4 })));
+      }
+      const segment = await writeTransaction(e.database, (tx) => createSegment(tx, e.workspaceId, { name: 'Paying', condition: { attr: 'mrr', op: 'gt', value: 0 } }, e.clock.now));
+      await runBackfills(e.database, e.states, { clock: () => e.clock.now, batchSize: 400 });
+      await e.writes.writeOne(e.workspaceId, { id: 'c0', mrr: 9 });
+      // Edited: those with mrr 1 leave, and c0 (entered by its write) stays.
+      await writeTransaction(e.database, (tx) => updateSegment(tx, e.workspaceId, segment.id, { condition: { attr: 'mrr', op: 'gt', value: 1 } }, { now: e.clock.now }));
+      await runBackfills(e.database, e.states, { clock: () => e.clock.now, batchSize: 400 });
+      const events = await readAll(e, 250);
+      const paying = Array.from({ length: n }, (_, i) => i).filter((i) => i % 4 > 0);
+      expect(events.map((ev) => `${ev.type} v${ev.segmentVersion} ${ev.contactId}`)).toEqual([
+        ...paying.map((i) => `segment.entered v1 c${i}`),
+        'segment.entered v1 c0',
+        ...paying.filter((i) => i % 4 === 1).map((i) => `segment.left v2 c${i}`),
+      ]);
+      expect(events.map((ev) => ev.seq)).toEqual(events.map((_, i) => i + 1));
+      expect(events.every((ev) => ev.segmentId === segment.id && ev.at === e.clock.now)).toBe(true);
     } finally {
       await e.close();
     }

@@ -1,16 +1,72 @@
-// The membership event feed: ordered by sequence, read with a cursor. Replaying it from the start
-// gives the stored membership.
+// The membership event outbox and its feed. The events of a transaction are stored in blocks of up
+// to EVENTS_PER_BLOCK, one row each, keyed by (workspace, number of the block's last event): an
+// import's batch of 1,000 contacts entering nine segments each writes 9 rows, not 9,000 rows and
+// their index entries (bench:import at 200k: 22.1 s with a row per event, 18.7 s with no events at
+// all). Readers see one event per contact and change, numbered 1, 2, 3… per workspace, in commit
+// order; replaying the feed from the start gives the stored membership.
 import { sql } from 'kysely';
+import type { Expression } from 'kysely';
+import { insertRows } from '../db/bulk-insert.js';
+import { reusableQuery } from '../db/reusable-query.js';
 import { dialectOf } from '../db/write-transaction.js';
 import type { Tx } from '../db/write-transaction.js';
 
+/** At most this many events in one stored block (a block of 1,000 is some 20 KB of JSON). */
+export const EVENTS_PER_BLOCK = 1_000;
+
+export type SegmentEventType = 'segment.entered' | 'segment.left' | 'segment.deleted';
+
+/** An event as a writer appends it; its number and time come from the transaction that appends it. */
+export interface OutboxEvent {
+  readonly type: SegmentEventType;
+  readonly segmentId: string;
+  readonly version: number;
+  /** null for segment.deleted */
+  readonly contactId: string | null;
+}
+
+export interface SegmentEvent {
+  readonly seq: number;
+  readonly type: SegmentEventType;
+  readonly segmentId: string;
+  readonly segmentVersion: number;
+  readonly contactId: string | null;
+  readonly at: number;
+}
+
+/** A block's JSON: its segments once each (id, version), and each event as [type code, segment index, contact id]. */
+interface EncodedBlock {
+  readonly segments: readonly (readonly [string, number])[];
+  readonly events: readonly (readonly [number, number, string | null])[];
+}
+const TYPE_CODES: readonly SegmentEventType[] = ['segment.entered', 'segment.left', 'segment.deleted'];
+const CODE_OF: Readonly<Record<SegmentEventType, number>> = { 'segment.entered': 0, 'segment.left': 1, 'segment.deleted': 2 };
+
+export function encodeBlock(events: readonly OutboxEvent[]): string {
+  const segments: [string, number][] = [];
+  const index = new Map<string, number>();
+  const encoded = events.map((e): [number, number, string | null] => {
+    const key = `${e.version}:${e.segmentId}`;
+    let i = index.get(key);
+    if (i === undefined) index.set(key, (i = segments.push([e.segmentId, e.version]) - 1));
+    return [CODE_OF[e.type], i, e.contactId];
+  });
+  return JSON.stringify({ segments, events: encoded } satisfies EncodedBlock);
+}
+
+function decodeBlock(text: string, firstSeq: number, at: number): SegmentEvent[] {
+  const block = JSON.parse(text) as EncodedBlock;
+  return block.events.map(([code, i, contactId], k) => ({
+    seq: firstSeq + k, type: TYPE_CODES[code], segmentId: block.segments[i][0], segmentVersion: block.segments[i][1], contactId, at,
+  }));
+}
+
 /**
- * Every transaction takes this before it appends events, and holds it to its commit. PostgreSQL
- * numbers rows at insert, not at commit: without it, a transaction could commit event 11 while
- * event 10's was still open, and a reader polling from the cursor 11 would never see event 10.
- * With it, a workspace's events commit in the order of their numbers (as on SQLite, whose one
- * writer gives this already). Writers of one workspace already meet at its count rows at the end
- * of their transactions; this is taken just before, for the events.
+ * Every transaction takes this before it appends events, and holds it to its commit: the next
+ * number is read from the feed's end, so two writers of one workspace must not read it together,
+ * and a reader polling from a cursor must never see event 11 commit while event 10 is still open.
+ * On SQLite the one writer gives this already. Writers of one workspace already meet at its count
+ * rows at the end of their transactions; this is taken just before, for the events.
  */
 export async function lockEventOrder(tx: Tx, workspaceId: string): Promise<void> {
   if (dialectOf(tx) !== 'postgres') return;
@@ -19,19 +75,75 @@ export async function lockEventOrder(tx: Tx, workspaceId: string): Promise<void>
 /** The first key of the advisory lock: what it is for (the second is the workspace). */
 const EVENT_ORDER_LOCK = 7_401;
 
-export interface SegmentEvent {
-  readonly seq: number;
-  readonly type: 'segment.entered' | 'segment.left' | 'segment.deleted';
-  readonly segmentId: string;
-  readonly segmentVersion: number;
-  readonly contactId: string | null;
-  readonly at: number;
+const lastBlock = reusableQuery((db: Tx, workspaceId: string) => db.selectFrom('segment_event_blocks').select('last_seq')
+  .where('workspace_id', '=', workspaceId).orderBy('last_seq', 'desc').limit(1));
+
+/** The number of the workspace's last event (0 when it has none): where a new reader starts. */
+export async function feedEnd(db: Tx, workspaceId: string): Promise<number> {
+  const [row] = await lastBlock(db, workspaceId);
+  return row ? Number(row.last_seq) : 0;
 }
 
-export async function readEvents(db: Tx, workspaceId: string, after = 0, limit = 1_000): Promise<SegmentEvent[]> {
-  const rows = await db.selectFrom('segment_events').selectAll().where('workspace_id', '=', workspaceId).where('seq', '>', after)
-    .orderBy('seq').limit(limit).execute();
-  return rows.map((r) => ({
-    seq: Number(r.seq), type: r.type, segmentId: r.segment_id, segmentVersion: r.segment_version, contactId: r.contact_id, at: Number(r.at_ms),
-  }));
+/** Takes the event lock and returns the number of the workspace's last event: the next is that + 1. */
+export async function startAppending(tx: Tx, workspaceId: string): Promise<number> {
+  await lockEventOrder(tx, workspaceId);
+  return feedEnd(tx, workspaceId);
 }
+
+/** Appends a transaction's events, in their order, at the end of the workspace's feed. */
+export async function appendEvents(tx: Tx, workspaceId: string, events: readonly OutboxEvent[], now: number): Promise<void> {
+  if (events.length === 0) return;
+  const end = await startAppending(tx, workspaceId);
+  const rows: unknown[][] = [];
+  for (let start = 0; start < events.length; start += EVENTS_PER_BLOCK) {
+    const block = events.slice(start, start + EVENTS_PER_BLOCK);
+    rows.push([workspaceId, end + start + block.length, end + start + 1, now, encodeBlock(block)]);
+  }
+  await insertRows(tx, 'segment_event_blocks', ['workspace_id', 'last_seq', 'first_seq', 'at_ms', 'events'], rows);
+}
+
+/**
+ * Appends, in SQL, one event of `type` for each contact id the `contacts` query selects (a column
+ * `contact_id`, ordered by `order_key`), after the feed's `end`; returns the new end. For a
+ * backfill's net changes, which can be hundreds of thousands of contacts: they never pass through
+ * memory. Call `startAppending` first (it gives `end`).
+ */
+export async function appendEventsInSql(
+  tx: Tx, workspaceId: string, end: number, event: { type: 'segment.entered' | 'segment.left'; segmentId: string; version: number },
+  contacts: Expression<{ contact_id: string; order_key: number | string }>, now: number,
+): Promise<number> {
+  const postgres = dialectOf(tx) === 'postgres';
+  const head = `{"segments":[${JSON.stringify([event.segmentId, event.version])}],"events":[`;
+  const code = sql.lit(CODE_OF[event.type]);
+  const item = postgres ? sql`json_build_array(${code}, 0, n.contact_id)::text` : sql`json_array(${code}, 0, n.contact_id)`;
+  const list = postgres ? sql`string_agg(${item}, ',' order by n.i)` : sql`group_concat(${item}, ',' order by n.i)`;
+  const result = await sql<{ n: number | string }>`
+    with n as (select x.contact_id, row_number() over (order by x.order_key) - 1 as i from (${contacts}) as x)
+    insert into segment_event_blocks (workspace_id, last_seq, first_seq, at_ms, events)
+    select cast(${workspaceId} as text), cast(${end} as bigint) + max(n.i) + 1, cast(${end} as bigint) + min(n.i) + 1, cast(${now} as bigint),
+      cast(${head} as text) || ${list} || ']}'
+    from n group by n.i / ${sql.lit(EVENTS_PER_BLOCK)}
+    returning last_seq as n`.execute(tx);
+  return result.rows.reduce((top, r) => Math.max(top, Number(r.n)), end);
+}
+
+/** The workspace's events after `after`, oldest first, at most `limit`. */
+export async function readEvents(db: Tx, workspaceId: string, after = 0, limit = 1_000): Promise<SegmentEvent[]> {
+  const out: SegmentEvent[] = [];
+  let from = after;
+  while (out.length < limit) {
+    const blocks = await db.selectFrom('segment_event_blocks').select(['first_seq', 'last_seq', 'at_ms', 'events'])
+      .where('workspace_id', '=', workspaceId).where('last_seq', '>', from).orderBy('last_seq').limit(BLOCKS_PER_READ).execute();
+    for (const b of blocks) {
+      if (out.length >= limit) break;
+      for (const e of decodeBlock(b.events, Number(b.first_seq), Number(b.at_ms))) {
+        if (e.seq > after && out.length < limit) out.push(e);
+      }
+      from = Number(b.last_seq);
+    }
+    if (blocks.length < BLOCKS_PER_READ) break;
+  }
+  return out;
+}
+/** Blocks read per query: most pages of the feed are in the first few. */
+const BLOCKS_PER_READ = 8;

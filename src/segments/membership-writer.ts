@@ -7,7 +7,8 @@ import type { Tx } from '../db/write-transaction.js';
 import { addToColumn, deleteRows, insertRows } from '../db/bulk-insert.js';
 import { dialectOf } from '../db/write-transaction.js';
 import type { CompiledSegment, WorkspaceState } from './workspace-state.js';
-import { lockEventOrder } from './event-feed.js';
+import { appendEvents } from './event-feed.js';
+import type { OutboxEvent } from './event-feed.js';
 
 export interface ContactRef {
   readonly pk: number;
@@ -101,8 +102,8 @@ export async function writeDiff(tx: Tx, state: WorkspaceState, contact: ContactR
   const ws = state.workspaceId;
   await insertRows(tx, 'segment_members', ['workspace_id', 'segment_id', 'contact_pk', 'since_ms'], entered.map((id) => [ws, id, contact.pk, now]));
   await deleteMembers(tx, ws, contact.pk, left);
-  const event = (type: MembershipEvent['type']) => (id: string): MembershipEvent => ({ type, segmentId: id, version: state.byId.get(id)?.activeVersion ?? 0, contactId: contact.id });
-  await insertEvents(tx, ws, [...entered.map(event('segment.entered')), ...left.map(event('segment.left'))], now);
+  const event = (type: 'segment.entered' | 'segment.left') => (id: string): OutboxEvent => ({ type, segmentId: id, version: state.byId.get(id)?.activeVersion ?? 0, contactId: contact.id });
+  await appendEvents(tx, ws, [...entered.map(event('segment.entered')), ...left.map(event('segment.left'))], now);
   for (const id of entered) counts.add(id, 1);
   for (const id of left) counts.add(id, -1);
 }
@@ -110,16 +111,6 @@ export async function writeDiff(tx: Tx, state: WorkspaceState, contact: ContactR
 /** Removes one contact's member rows of these segments. */
 export async function deleteMembers(tx: Tx, workspaceId: string, contactPk: number, segmentIds: readonly string[]): Promise<void> {
   await deleteRows(tx, 'segment_members', { workspace_id: workspaceId, contact_pk: contactPk }, 'segment_id', segmentIds);
-}
-
-export interface MembershipEvent { readonly type: 'segment.entered' | 'segment.left'; readonly segmentId: string; readonly version: number; readonly contactId: string }
-
-/** The events of a transaction, in their order, in multi-row inserts. */
-export async function insertEvents(tx: Tx, workspaceId: string, events: readonly MembershipEvent[], now: number): Promise<void> {
-  if (events.length === 0) return;
-  await lockEventOrder(tx, workspaceId);
-  await insertRows(tx, 'segment_events', ['workspace_id', 'type', 'segment_id', 'segment_version', 'contact_id', 'at_ms'],
-    events.map((e) => [workspaceId, e.type, e.segmentId, e.version, e.contactId, now]));
 }
 
 /**

@@ -11,7 +11,7 @@ import { bumpConfigVersion } from '../workspaces/config-version.js';
 import { dependenciesOf, findCycle } from './dependencies.js';
 import { storedCondition } from './workspace-state.js';
 import { loadSchema } from '../contacts/attribute-store.js';
-import { lockEventOrder } from './event-feed.js';
+import { appendEvents } from './event-feed.js';
 
 export interface SegmentInput {
   readonly name?: unknown;
@@ -205,8 +205,7 @@ export async function deleteSegment(tx: Tx, workspaceId: string, id: string, now
   await tx.deleteFrom('segment_hidden_from').where('workspace_id', '=', workspaceId).where('segment_id', '=', id).execute();
   await tx.deleteFrom('segment_counts').where('workspace_id', '=', workspaceId).where('segment_id', '=', id).execute();
   await tx.deleteFrom('segments').where('workspace_id', '=', workspaceId).where('id', '=', id).execute();
-  await lockEventOrder(tx, workspaceId);
-  await tx.insertInto('segment_events').values({ workspace_id: workspaceId, type: 'segment.deleted', segment_id: id, segment_version: row.version, contact_id: null, at_ms: now }).execute();
+  await appendEvents(tx, workspaceId, [{ type: 'segment.deleted', segmentId: id, version: row.version, contactId: null }], now);
   await bumpConfigVersion(tx, workspaceId);
 }
 

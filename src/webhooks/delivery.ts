@@ -13,6 +13,7 @@ import type { Database } from '../db/database.js';
 import { dialectOf, writeTransaction } from '../db/write-transaction.js';
 import type { Tx } from '../db/write-transaction.js';
 import { insertRows } from '../db/bulk-insert.js';
+import { readEvents } from '../segments/event-feed.js';
 import { sleep } from '../segments/worker.js';
 import { signatureOf } from './signing.js';
 import { checkWebhookTarget } from './target-check.js';
@@ -64,22 +65,20 @@ async function enqueueDeliveries(database: Database, now: number): Promise<numbe
       if (dialectOf(tx) === 'postgres') q = q.forUpdate().skipLocked();
       const sub = await q.executeTakeFirst();
       if (!sub) return 0;
-      let events = tx.selectFrom('segment_events as e').leftJoin('segments as s', (j) => j.onRef('s.workspace_id', '=', 'e.workspace_id').onRef('s.id', '=', 'e.segment_id'))
-        .select(['e.seq', 'e.type', 'e.segment_id', 'e.segment_version', 'e.contact_id', 'e.at_ms', 's.name'])
-        .where('e.workspace_id', '=', sub.workspace_id).where('e.seq', '>', Number(sub.cursor_seq)).orderBy('e.seq').limit(1000);
-      const rows = await events.execute();
-      if (rows.length === 0) return 0;
+      const events = await readEvents(tx, sub.workspace_id, Number(sub.cursor_seq), 1000);
+      if (events.length === 0) return 0;
+      const names = new Map((await tx.selectFrom('segments').select(['id', 'name']).where('workspace_id', '=', sub.workspace_id).execute()).map((s) => [s.id, s.name]));
       await insertRows(tx, 'webhook_deliveries', ['id', 'subscription_id', 'workspace_id', 'event_seq', 'contact_id', 'payload', 'status', 'next_attempt_ms', 'created_ms'],
-        rows.map((e) => [
-          `msg_${randomBytes(12).toString('hex')}`, sub.id, sub.workspace_id, Number(e.seq), e.contact_id,
+        events.map((e) => [
+          `msg_${randomBytes(12).toString('hex')}`, sub.id, sub.workspace_id, e.seq, e.contactId,
           JSON.stringify({
-            type: e.type, timestamp: new Date(Number(e.at_ms)).toISOString(),
-            data: { segment_id: e.segment_id, segment_name: e.name ?? null, segment_version: e.segment_version, contact_id: e.contact_id, event_id: String(e.seq) },
+            type: e.type, timestamp: new Date(e.at).toISOString(),
+            data: { segment_id: e.segmentId, segment_name: names.get(e.segmentId) ?? null, segment_version: e.segmentVersion, contact_id: e.contactId, event_id: String(e.seq) },
           }),
           'pending', now, now,
         ]), { onConflictDoNothing: true });
-      await tx.updateTable('webhook_subscriptions').set({ cursor_seq: Number(rows[rows.length - 1].seq) }).where('id', '=', sub.id).execute();
-      return rows.length;
+      await tx.updateTable('webhook_subscriptions').set({ cursor_seq: events[events.length - 1].seq }).where('id', '=', sub.id).execute();
+      return events.length;
     });
   }
   return total;

@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Tx } from '../db/write-transaction.js';
 import { NotFound } from '../errors.js';
+import { feedEnd } from '../segments/event-feed.js';
 import { newWebhookSecret } from './signing.js';
 
 export interface Subscription {
@@ -19,9 +20,9 @@ const toSubscription = (r: Row): Subscription => ({ id: r.id, url: r.url, descri
 export async function createSubscription(tx: Tx, workspaceId: string, input: { url: string; description?: string }, now = Date.now()): Promise<{ subscription: Subscription; secret: string }> {
   const id = `wh_${randomBytes(8).toString('hex')}`;
   const secret = newWebhookSecret();
-  const end = await tx.selectFrom('segment_events').select((eb) => eb.fn.max('seq').as('seq')).where('workspace_id', '=', workspaceId).executeTakeFirst();
+  const end = await feedEnd(tx, workspaceId);
   await tx.insertInto('webhook_subscriptions').values({
-    id, workspace_id: workspaceId, url: input.url, description: input.description ?? '', secret, cursor_seq: Number(end?.seq ?? 0), created_ms: now,
+    id, workspace_id: workspaceId, url: input.url, description: input.description ?? '', secret, cursor_seq: end, created_ms: now,
   }).execute();
   return { subscription: { id, url: input.url, description: input.description ?? '', createdMs: now }, secret };
 }

@@ -9,6 +9,7 @@ import { accessMigration } from './0004-access.js';
 import { webhooksMigration } from './0005-webhooks.js';
 import { segmentCountsMigration } from './0006-segment-counts.js';
 import { membershipsByContactMigration } from './0007-memberships-by-contact.js';
+import { eventBlocksMigration } from './0008-event-blocks.js';
 
 export function migrationsFor(dialect: Dialect): Record<string, Migration> {
   return {
@@ -19,6 +20,7 @@ export function migrationsFor(dialect: Dialect): Record<string, Migration> {
     '0005_webhooks': webhooksMigration(dialect),
     '0006_segment_counts': segmentCountsMigration(dialect),
     '0007_memberships_by_contact': membershipsByContactMigration(dialect),
+    '0008_event_blocks': eventBlocksMigration(dialect),
   };
 }
 
