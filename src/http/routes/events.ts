@@ -10,7 +10,7 @@ import { principalOf } from '../auth.js';
 import { PageQuery, iso, pageLimit, problems } from '../schemas.js';
 
 const EventSchema = Type.Object({
-  id: Type.String({ description: 'the event\'s sequence number, as text' }),
+  id: Type.String({ description: 'the event\'s number in the workspace\'s feed (increasing, in commit order), as text' }),
   type: Type.String({ description: 'segment.entered, segment.left or segment.deleted' }),
   timestamp: Type.String(),
   data: Type.Object({ segment_id: Type.String(), segment_version: Type.Integer(), contact_id: Type.Union([Type.String(), Type.Null()]) }),
