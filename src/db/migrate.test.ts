@@ -60,15 +60,19 @@ async function checkMigrations(database: Database): Promise<void> {
   expect(Number(documents.n)).toBe(0);
 }
 
-/** A store made before 0003 keeps every contact's values (they move to contact_documents), and its segments' counts (to segment_counts, 0006). */
-async function checkDocumentsMove(database: Database): Promise<void> {
-  const migrations = migrationsFor(database.dialect);
+/** Migrates a new store up to `name` only: a store as an older release left it. */
+async function migrateUpTo(database: Database, name: string): Promise<void> {
   const migrator = new Migrator({
     db: database.db,
-    provider: { getMigrations: async () => migrations },
+    provider: { getMigrations: async () => migrationsFor(database.dialect) },
     ...(database.dialect === 'postgres' ? { migrationTableSchema: database.schema } : {}),
   });
-  expect((await migrator.migrateTo('0002_segments')).error).toBeUndefined();
+  expect((await migrator.migrateTo(name)).error).toBeUndefined();
+}
+
+/** A store made before 0003 keeps every contact's values (they move to contact_documents), and its segments' counts (to segment_counts, 0006). */
+async function checkDocumentsMove(database: Database): Promise<void> {
+  await migrateUpTo(database, '0002_segments');
   await sql`insert into contacts (workspace_id, id, attributes, created_ms, updated_ms) values ('w1', 'old', '{"name":"Ana","mrr":5}', 1, 1)`.execute(database.db);
   await sql`insert into workspaces (id, name, created_ms) values ('w1', 'W', 1)`.execute(database.db);
   await sql`insert into segments (workspace_id, id, name, name_folded, kind, status, member_count, created_ms, updated_ms) values ('w1', 'sg1', 'VIP', 'vip', 'manual', 'ready', 7, 1, 1)`.execute(database.db);
@@ -84,12 +88,7 @@ async function checkDocumentsMove(database: Database): Promise<void> {
  * event ids held by readers stay valid), and each workspace's next event follows its own highest.
  */
 async function checkEventsMove(database: Database): Promise<void> {
-  const migrator = new Migrator({
-    db: database.db,
-    provider: { getMigrations: async () => migrationsFor(database.dialect) },
-    ...(database.dialect === 'postgres' ? { migrationTableSchema: database.schema } : {}),
-  });
-  expect((await migrator.migrateTo('0007_memberships_by_contact')).error).toBeUndefined();
+  await migrateUpTo(database, '0007_memberships_by_contact');
   for (const [ws, type, segment, contact] of [['w1', 'segment.entered', 'sg_a', 'c1'], ['w2', 'segment.entered', 'sg_b', 'x"1'], ['w1', 'segment.left', 'sg_a', 'c1'], ['w1', 'segment.deleted', 'sg_a', null]]) {
     await sql`insert into segment_events (workspace_id, type, segment_id, segment_version, contact_id, at_ms) values (${ws}, ${type}, ${segment}, 3, ${contact}, 1000)`.execute(database.db);
   }
@@ -106,6 +105,12 @@ async function checkEventsMove(database: Database): Promise<void> {
   expect((await readEvents(database.db, 'w2')).map((e) => e.seq)).toEqual([2, 3]);
 }
 
+/** A store an older release made keeps what it holds: each check runs on both dialects. */
+const UPGRADES: readonly (readonly [string, (database: Database) => Promise<void>])[] = [
+  ['move the values of contacts stored before 0003 into contact_documents', checkDocumentsMove],
+  ['keep the events stored before 0008, with their numbers', checkEventsMove],
+];
+
 describe('migrations on SQLite', () => {
   const dir = mkdtempSync(join(tmpdir(), 'segments-migrate-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -119,19 +124,10 @@ describe('migrations on SQLite', () => {
     }
   });
 
-  it('move the values of contacts stored before 0003 into contact_documents', async () => {
+  it.each(UPGRADES)('%s', async (_, check) => {
     const database = createDatabase({ dialect: 'sqlite', filename: ':memory:' });
     try {
-      await checkDocumentsMove(database);
-    } finally {
-      await database.close();
-    }
-  });
-
-  it('keep the events stored before 0008, with their numbers', async () => {
-    const database = createDatabase({ dialect: 'sqlite', filename: ':memory:' });
-    try {
-      await checkEventsMove(database);
+      await check(database);
     } finally {
       await database.close();
     }
@@ -164,19 +160,10 @@ describe.skipIf(pgUrl === null)('migrations on PostgreSQL', () => {
     }
   });
 
-  it('move the values of contacts stored before 0003 into contact_documents', async () => {
+  it.each(UPGRADES)('%s', async (_, check) => {
     const test = await createTestSchema(pgUrl!);
     try {
-      await checkDocumentsMove(test.database);
-    } finally {
-      await test.drop();
-    }
-  });
-
-  it('keep the events stored before 0008, with their numbers', async () => {
-    const test = await createTestSchema(pgUrl!);
-    try {
-      await checkEventsMove(test.database);
+      await check(test.database);
     } finally {
       await test.drop();
     }
