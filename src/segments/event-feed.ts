@@ -150,8 +150,10 @@ export async function readEvents(db: Tx, workspaceId: string, after = 0, limit =
   const out: SegmentEvent[] = [];
   let from = after;
   while (out.length < limit) {
+    // Every block read holds an event after the cursor, so no more blocks than events are wanted.
+    const wanted = Math.min(BLOCKS_PER_READ, limit - out.length);
     const blocks = await db.selectFrom('segment_event_blocks').select(['first_seq', 'last_seq', 'at_ms', 'events'])
-      .where('workspace_id', '=', workspaceId).where('last_seq', '>', from).orderBy('last_seq').limit(BLOCKS_PER_READ).execute();
+      .where('workspace_id', '=', workspaceId).where('last_seq', '>', from).orderBy('last_seq').limit(wanted).execute();
     for (const b of blocks) {
       if (out.length >= limit) break;
       for (const e of decodeBlock(b.events, Number(b.first_seq), Number(b.at_ms))) {
@@ -159,9 +161,9 @@ export async function readEvents(db: Tx, workspaceId: string, after = 0, limit =
       }
       from = Number(b.last_seq);
     }
-    if (blocks.length < BLOCKS_PER_READ) break;
+    if (blocks.length < wanted) break;
   }
   return out;
 }
-/** Blocks read per query: most pages of the feed are in the first few. */
+/** Blocks read per query at most: most pages of the feed are in the first few. */
 const BLOCKS_PER_READ = 8;
