@@ -43,7 +43,7 @@ interface EncodedBlock {
 const TYPE_CODES: readonly SegmentEventType[] = ['segment.entered', 'segment.left', 'segment.deleted'];
 const CODE_OF: Readonly<Record<SegmentEventType, number>> = { 'segment.entered': 0, 'segment.left': 1, 'segment.deleted': 2 };
 
-export function encodeBlock(events: readonly OutboxEvent[]): string {
+function encodeBlock(events: readonly OutboxEvent[]): string {
   const segments: [string, number][] = [];
   const index = new Map<string, number>();
   const encoded = events.map((e): [number, number, string | null] => {
