@@ -46,8 +46,12 @@ interface Entry {
   readonly entered: Set<string>;
   prepared: PreparedContact | null;
   nextChange: number;
-  /** A new contact written from its draft (new-contact-draft.ts): its row, document and lists come from there, and `values`, `prepared` are not kept. */
-  readonly draft?: NewContactDraft;
+  /**
+   * A new contact written from its draft (new-contact-draft.ts): its row, document and lists come
+   * from there, and `values`, `prepared` are not kept — until a later row of the batch names it
+   * (`undraft`).
+   */
+  draft?: NewContactDraft;
 }
 
 const IN_LIST = 400; // values per `IN (…)` list
@@ -90,15 +94,6 @@ function usableDraft(state: WorkspaceState, row: SinkRow, now: number): NewConta
   return draft.configVersion === state.configVersion && draft.now === now ? draft : undefined;
 }
 
-/** Whether a key (id, folded external id, folded e-mail) is named by more than one row of the batch. */
-function keysNamedTwice(keys: ReadonlyArray<{ id?: string; externalId?: string; email?: string }>): (id?: string, externalId?: string, email?: string) => boolean {
-  const seen = new Map<string, number>();
-  const count = (key: string | undefined) => { if (key !== undefined) seen.set(key, (seen.get(key) ?? 0) + 1); };
-  for (const k of keys) { count(k.id === undefined ? undefined : `i ${k.id}`); count(k.externalId === undefined ? undefined : `x ${k.externalId}`); count(k.email === undefined ? undefined : `e ${k.email}`); }
-  const twice = (key: string | undefined) => key !== undefined && seen.get(key)! > 1;
-  return (id, externalId, email) => twice(id === undefined ? undefined : `i ${id}`) || twice(externalId === undefined ? undefined : `x ${externalId}`) || twice(email === undefined ? undefined : `e ${email}`);
-}
-
 const NO_VALUES: Record<string, StoredValue> = Object.freeze(Object.create(null) as Record<string, StoredValue>);
 
 function draftedEntry(draft: NewContactDraft, pk: number, now: number): Entry {
@@ -107,6 +102,17 @@ function draftedEntry(draft: NewContactDraft, pk: number, now: number): Entry {
     storedMembers: new Set(), members: new Set(draft.members), entered: new Set(draft.members), prepared: null,
     nextChange: draft.nextChange ?? Infinity, changedKeys: new Set(), storedNextChange: null, draft,
   };
+}
+
+/**
+ * A drafted contact that a later row of the batch names: from here on it is an entry like any
+ * other, its values those its draft wrote (the draft's JSON is exactly `values` as the row gave them).
+ */
+function undraft(state: WorkspaceState, entry: Entry): void {
+  if (!entry.draft) return;
+  entry.values = Object.assign(Object.create(null) as Record<string, StoredValue>, JSON.parse(entry.draft.document) as Record<string, StoredValue>);
+  entry.prepared = prepareContact(state.layout, entry.values);
+  entry.draft = undefined;
 }
 
 /** Of the rows a worker drafted: how many were written from their drafts, and how many read again here. */
@@ -122,7 +128,6 @@ export async function writeContactBatch(tx: Tx, state: WorkspaceState, rows: Rea
     if (draft) keys.push({ id: draft.id, externalId: draft.externalIdKey, email: draft.emailKey });
     else if (input!.errors.length === 0) keys.push({ id: input!.id, externalId: lookupKey(input!.changes, 'external_id'), email: lookupKey(input!.changes, 'email') });
   }
-  const namedTwice = keysNamedTwice(keys);
   const entries = await readNamedContacts(tx, state, keys);
   const byId = new KeyIndex(), byExternalId = new KeyIndex(), byEmail = new KeyIndex();
   for (const e of entries) {
@@ -138,10 +143,15 @@ export async function writeContactBatch(tx: Tx, state: WorkspaceState, rows: Rea
   for (let i = 0; i < rows.length; i++) {
     const draft = drafts[i];
     if (draft) {
-      // A new contact that no other row of the batch names is written as drafted; otherwise the row is read here.
-      const stored = draft.id !== undefined ? byId.first(draft.id) : byExternalId.first(draft.externalIdKey) ?? byEmail.first(draft.emailKey);
-      if (!stored && !namedTwice(draft.id, draft.externalIdKey, draft.emailKey)) {
+      // A row that names no contact, stored or written earlier in the batch, is a new contact: it
+      // is written as drafted (and found by its keys, as any new contact, by the rows after it).
+      // A row that does name one is read here.
+      const found = draft.id !== undefined ? byId.first(draft.id) : byExternalId.first(draft.externalIdKey) ?? byEmail.first(draft.emailKey);
+      if (!found) {
         const entry = draftedEntry(draft, provisional++, now);
+        byId.add(entry.id, entry);
+        byExternalId.add(draft.externalIdKey, entry);
+        byEmail.add(draft.emailKey, entry);
         touched.push(entry);
         for (const segmentId of draft.members) {
           events.push({ type: 'segment.entered', segmentId, version: state.byId.get(segmentId)!.activeVersion, contactId: entry.id });
@@ -162,6 +172,7 @@ export async function writeContactBatch(tx: Tx, state: WorkspaceState, rows: Rea
       ? byId.first(input.id)
       : byExternalId.first(externalId === undefined ? undefined : fold(externalId)) ?? byEmail.first(email === undefined ? undefined : fold(email));
     const isNew = entry === undefined;
+    if (entry) undraft(state, entry);
     const merged: Record<string, StoredValue> = Object.assign(Object.create(null) as Record<string, StoredValue>, entry?.values);
     for (const key of Object.keys(changes)) {
       const value = changes[key];

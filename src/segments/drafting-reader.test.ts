@@ -201,6 +201,44 @@ describe.each(['sqlite', 'postgres'] as const)('an import read in a worker threa
     }
   });
 
+  it('writes a new contact as drafted even when later rows of its batch name it, and reads only those later rows again', async () => {
+    // Row 1 is new: drafted. Rows 2-4 name it (by e-mail in other case, by id with the same
+    // values, by external id) and are read here, updating the drafted contact in memory. Row 5
+    // shares an e-mail with row 1 but has its own id: a new contact of its own, drafted too.
+    const lines = [
+      { id: 'a1', email: 'Ann@Acme.io', external_id: 'X-1', tags: ['vip'] },
+      { email: 'ann@acme.io', tags: ['lead'], company: 'Acme' },
+      { id: 'a1', email: 'ann@acme.io', external_id: 'X-1', tags: ['lead'], company: 'Acme' },
+      { external_id: 'x-1', vip: true },
+      { id: 'a2', email: 'ANN@acme.io', tags: ['vip'] },
+    ].map((row) => JSON.stringify(row));
+    const path = tempFile(`${lines.join('\n')}\n`);
+    const run = async (inWorker: boolean) => {
+      const e = await openEngine(dialect, pgUrl);
+      try {
+        await writeTransaction(e.database, async (tx) => {
+          await createSegment(tx, e.workspaceId, { name: 'VIP tag', kind: 'dynamic', condition: { attr: 'tags', op: 'contains', value: 'vip' } }, e.clock.now);
+          await createSegment(tx, e.workspaceId, { name: 'VIP flag', kind: 'dynamic', condition: { attr: 'vip', op: 'eq', value: true } }, e.clock.now);
+        });
+        await runBackfills(e.database, e.states, { clock: () => e.clock.now });
+        const ledger = await importContacts(e.writes, e.workspaceId, { path }, { format: 'jsonl', batchSize: 10, readInWorker: inWorker });
+        expect(await checkStore(e.database, e.states, e.workspaceId, e.clock.now)).toEqual([]);
+        return { ledger, store: await snapshot(e.database, e.workspaceId), drafts: { ...e.writes.drafts } };
+      } finally {
+        await e.close();
+      }
+    };
+    try {
+      const here = await run(false), there = await run(true);
+      expect(here.ledger).toMatchObject({ rowsRead: 5, created: 2, updated: 2, unchanged: 1, rejected: 0 });
+      expect(there.drafts).toEqual({ fromDraft: 2, readAgain: 3 });
+      expect(there.ledger).toEqual(here.ledger);
+      expect(there.store).toEqual(here.store);
+    } finally {
+      rmSync(path, { force: true });
+    }
+  });
+
   it('a CSV file: the same store read either way', async () => {
     const lines = ['id,email,tags,vip,last_interaction_at'];
     for (let i = 0; i < 120; i++) {

@@ -4,10 +4,11 @@
 // enters, the definitions being rebuilt that it meets, and when its membership may next change with
 // time — from the row alone, at a given `now`.
 //
-// The writer (contact-batch.ts) uses a draft only for a row that turns out to be a new contact no
-// other row of its batch names, written at the same `now` under the same workspace configuration
-// (the version compiled from; every change of schema, time zone or definition bumps it). Any other
-// row it writes from the row's values as usual. So a draft is the
+// The writer (contact-batch.ts) uses a draft only for a row that turns out to be a new contact —
+// it names no contact stored or written earlier in its batch — written at the same `now` under the
+// same workspace configuration (the version compiled from; every change of schema, time zone or
+// definition bumps it). Any other row it writes from the row's values as usual; a later row that
+// names a drafted contact updates it from the values the draft wrote. So a draft is the
 // very computation the writer would make, done earlier on the other core: a test imports the same
 // files both ways and compares the stores.
 import { fold } from '../conditions/fold.js';
