@@ -3,6 +3,7 @@
 // and on PostgreSQL; and, in the same run as the baseline, into a workspace with no segments.
 // Prints contacts/s, the segments' cost relative to the baseline, and checks every segment's count
 // against a scan of the same contacts with the compiled predicates.
+// Runs with the V8 flags the CLI runs with (bin/segments: semi-spaces of 64 MiB).
 // Usage: npm run bench:import -- [--contacts N] [--batch B] [--in-process] [--skip-sqlite] [--skip-postgres] [--skip-segments] [--skip-baseline]
 import { writeFileSync } from 'node:fs';
 import { importContacts } from '../src/contacts/import/import-contacts.js';
