@@ -51,7 +51,7 @@ describe.each<Dialect>(['sqlite', 'postgres'])('insertRows on %s', (dialect) => 
   });
 
   // SQLite's inserts stop at a bad row without undoing the rows before it (`or fail`: no statement
-  // journal) and check foreign keys at COMMIT: the transaction, rolled back, must leave nothing.
+  // journal): the transaction, rolled back, must leave nothing.
   it.skipIf(dialect === 'postgres' && pgUrl === null)('leaves nothing of a transaction whose insert breaks a key or a foreign key half-way', async () => {
     const { database, close } = await openTestDatabase(dialect, pgUrl);
     try {

@@ -57,21 +57,18 @@ async function sqliteWriteTransaction<T>(database: SqliteDatabase, work: (tx: Tx
 }
 
 const BUSY = Symbol('busy');
-const noWait = new WeakMap<SqliteDatabase['sqlite'], { off: { get(): unknown }; on: { get(): unknown }; begin: { run(): unknown }; deferKeys: { run(): unknown } }>();
+const noWait = new WeakMap<SqliteDatabase['sqlite'], { off: { get(): unknown }; on: { get(): unknown }; begin: { run(): unknown } }>();
 
 /** BEGIN IMMEDIATE without the busy handler: false when another connection holds the write lock. */
 function tryBeginImmediate(database: SqliteDatabase): boolean {
   let s = noWait.get(database.sqlite);
   if (!s) {
-    s = { off: database.sqlite.prepare('PRAGMA busy_timeout = 0'), on: database.sqlite.prepare(`PRAGMA busy_timeout = ${Math.floor(database.busyTimeoutMs)}`), begin: database.sqlite.prepare('BEGIN IMMEDIATE'), deferKeys: database.sqlite.prepare('PRAGMA defer_foreign_keys = ON') };
+    s = { off: database.sqlite.prepare('PRAGMA busy_timeout = 0'), on: database.sqlite.prepare(`PRAGMA busy_timeout = ${Math.floor(database.busyTimeoutMs)}`), begin: database.sqlite.prepare('BEGIN IMMEDIATE') };
     noWait.set(database.sqlite, s);
   }
   s.off.get();
   try {
     s.begin.run();
-    // Foreign keys checked at COMMIT (the pragma lasts until the transaction ends): a multi-row
-    // insert checked row by row would keep a statement journal to undo itself (bulk-insert.ts).
-    s.deferKeys.run();
     return true;
   } catch (error) {
     if ((error as { code?: string }).code === 'SQLITE_BUSY') return false;
