@@ -88,6 +88,30 @@ describe('dayBounds: a day runs from its first local instant to the next day\'s 
   });
 });
 
+describe('startOfDay on the days around every change of offset', () => {
+  // Most days take a short path (one offset two days either side of midnight); the days around a
+  // change take the sampled one. Every day within two days of every change from 1900 to 2060, in
+  // zones whose changes fall at or across midnight, against the search over Intl's local dates.
+  const zones = [...TIME_ZONES, 'America/Havana', 'Asia/Beirut', 'Pacific/Apia', 'Europe/Dublin', 'Africa/Casablanca', 'Asia/Gaza', 'America/Sao_Paulo', 'Europe/Moscow'];
+  it.each(zones)('%s', (zone) => {
+    const noonWall = new Intl.DateTimeFormat('en-US', { timeZone: zone, hourCycle: 'h23', hour: 'numeric', minute: 'numeric', second: 'numeric' });
+    const DAY = 86_400_000;
+    const first = ms('1900-01-01T12:00:00Z'), last = ms('2060-12-31T12:00:00Z');
+    let before = noonWall.format(first);
+    const near = new Set<number>();
+    for (let t = first + DAY; t <= last; t += DAY) {
+      const now = noonWall.format(t);
+      if (now !== before) for (let k = -3; k <= 2; k++) near.add(t + k * DAY);
+      before = now;
+    }
+    expect(near.size, 'the zone changes its offset in these years').toBeGreaterThan(zone === 'UTC' ? -1 : 5);
+    for (const t of near) {
+      const date = new Date(t).toISOString().slice(0, 10);
+      expect(startOfDay(day(date), zone), `${zone} ${date}`).toBe(referenceDayStart(date, zone));
+    }
+  });
+});
+
 describe('calendar days', () => {
   it.each([
     ['2024-02-29', true], ['2000-02-29', true], ['0000-02-29', true], ['0048-02-29', true], ['2025-12-31', true], ['0001-01-01', true],

@@ -196,6 +196,27 @@ export function startOfDay(day: CalendarDay, timeZone: string): number {
   const cached = starts.get(localMidnight);
   if (cached !== undefined) return cached;
 
+  const start = startAtOneOffset(timeZone, localMidnight) ?? startBySampling(timeZone, localMidnight);
+  if (starts.size > 50_000) starts.clear();
+  starts.set(localMidnight, start);
+  return start;
+}
+
+/**
+ * Most days: the zone keeps one offset from two days before local midnight to two days after, and
+ * midnight at that offset exists; then it is the day's start. Three readings of the wall clock
+ * instead of the ten or more of `startBySampling` (an import's dates are mostly days not seen
+ * before: the reading thread spent 6% of its time here). Undefined for any other day.
+ */
+function startAtOneOffset(timeZone: string, localMidnight: number): number | undefined {
+  const offset = offsetAt(timeZone, localMidnight - 48 * HOUR);
+  if (offsetAt(timeZone, localMidnight + 48 * HOUR) !== offset) return undefined;
+  const start = localMidnight - offset;
+  return wallClock(timeZone, start) === localMidnight ? start : undefined;
+}
+
+/** A day's start from the offsets in force two days either side, whatever happens at midnight. */
+export function startBySampling(timeZone: string, localMidnight: number): number {
   // Offsets in force within two days either side; a zone changes offset at most a few times a year.
   const offsets = new Set<number>();
   for (let k = -4; k <= 4; k++) offsets.add(offsetAt(timeZone, localMidnight + k * 12 * HOUR));
@@ -214,8 +235,6 @@ export function startOfDay(day: CalendarDay, timeZone: string): number {
     }
     start = hi * 1000;
   }
-  if (starts.size > 50_000) starts.clear();
-  starts.set(localMidnight, start);
   return start;
 }
 
