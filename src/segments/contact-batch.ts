@@ -313,8 +313,11 @@ async function writeContacts(tx: Tx, state: WorkspaceState, touched: Entry[], no
     }
     await insertRows(tx, 'contact_documents', ['contact_pk', 'workspace_id', 'document'], created.map((e) => [e.pk, state.workspaceId, e.draft ? e.draft.document : JSON.stringify(e.values)]));
   }
-  // An update writes the columns of the attributes it changed (an unchanged indexed column, the
-  // e-mail or the external id, would otherwise have its index entry rewritten: a page each).
+  // An update writes every slot column of the layout but the indexed ones it did not change (the
+  // e-mail, the external id, next_change_ms: their index entries would be rewritten, a page each).
+  // So the statement's text is one of eight per layout, and stays prepared: writing only the
+  // changed columns made a text per set of changed attributes, prepared anew on most single
+  // writes (bench:write: 0.18 s of prepares over 4,000 writes).
   const updated = touched.filter((e) => !e.isNew);
   for (const e of updated) {
     const nextChange = Number.isFinite(e.nextChange) ? e.nextChange : null;
@@ -322,7 +325,9 @@ async function writeContacts(tx: Tx, state: WorkspaceState, touched: Entry[], no
     if (nextChange !== e.storedNextChange) changes.next_change_ms = nextChange;
     for (let i = 0; i < plan.at.length; i++) {
       const column = plan.at[i];
-      if (column !== null && column !== 'list' && e.changedKeys.has(state.layout.attributes[i].key)) changes[column] = slotValue(e.prepared![i]);
+      if (column === null || column === 'list') continue;
+      if ((column === EMAIL_COLUMN || column === EXTERNAL_ID_COLUMN) && !e.changedKeys.has(state.layout.attributes[i].key)) continue;
+      changes[column] = slotValue(e.prepared![i]);
     }
     await tx.updateTable('contacts').set(changes as never).where('pk', '=', e.pk).execute();
     await tx.updateTable('contact_documents').set({ document: JSON.stringify(e.values) }).where('contact_pk', '=', e.pk).execute();
