@@ -134,9 +134,11 @@ async function complete(tx: Tx, states: WorkspaceStates, jobId: number, ws: stri
   for (let i = 0; i < leaving.length; i += 500) {
     await tx.deleteFrom('segment_members').where('workspace_id', '=', ws).where('segment_id', '=', segmentId).where('contact_pk', 'in', leaving.slice(i, i + 500)).execute();
   }
-  await tx.insertInto('segment_members').columns(['workspace_id', 'segment_id', 'contact_pk', 'since_ms'])
-    .expression(existing(entered).select([constant<string>(ws, 'text').as('workspace_id'), constant<string>(segmentId, 'text').as('segment_id'), 'x.contact_pk', constant<number>(now, 'bigint').as('since_ms')]))
-    .execute();
+  // SQLite: `or fail`, so no statement journal (bulk-insert.ts): the new rows' entries land all
+  // over the by-contact index, whose every touched page the journal would copy first.
+  const insertMembers = tx.insertInto('segment_members').columns(['workspace_id', 'segment_id', 'contact_pk', 'since_ms'])
+    .expression(existing(entered).select([constant<string>(ws, 'text').as('workspace_id'), constant<string>(segmentId, 'text').as('segment_id'), 'x.contact_pk', constant<number>(now, 'bigint').as('since_ms')]));
+  await (dialectOf(tx) === 'sqlite' ? insertMembers.orFail() : insertMembers).execute();
   const members = await tx.selectFrom('segment_members').select((eb) => eb.fn.countAll().as('n')).where('workspace_id', '=', ws).where('segment_id', '=', segmentId).executeTakeFirstOrThrow();
   const condition = await tx.selectFrom('segments').select('condition').where('workspace_id', '=', ws).where('id', '=', segmentId).executeTakeFirstOrThrow();
   await tx.updateTable('segments').set({ active_version: version, active_condition: condition.condition, status: 'ready', status_detail: null, updated_ms: now })
