@@ -216,7 +216,7 @@ function startAtOneOffset(timeZone: string, localMidnight: number): number | und
 }
 
 /** A day's start from the offsets in force two days either side, whatever happens at midnight. */
-export function startBySampling(timeZone: string, localMidnight: number): number {
+function startBySampling(timeZone: string, localMidnight: number): number {
   // Offsets in force within two days either side; a zone changes offset at most a few times a year.
   const offsets = new Set<number>();
   for (let k = -4; k <= 4; k++) offsets.add(offsetAt(timeZone, localMidnight + k * 12 * HOUR));
