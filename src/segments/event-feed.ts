@@ -45,11 +45,14 @@ const CODE_OF: Readonly<Record<SegmentEventType, number>> = { 'segment.entered':
 
 function encodeBlock(events: readonly OutboxEvent[]): string {
   const segments: [string, number][] = [];
-  const index = new Map<string, number>();
+  // By segment id, then version (a block nearly always holds one version of a segment): no key
+  // text built per event, which an import's blocks of 1,000 events each made measurable.
+  const index = new Map<string, Map<number, number>>();
   const encoded = events.map((e): [number, number, string | null] => {
-    const key = `${e.version}:${e.segmentId}`;
-    let i = index.get(key);
-    if (i === undefined) index.set(key, (i = segments.push([e.segmentId, e.version]) - 1));
+    let versions = index.get(e.segmentId);
+    if (versions === undefined) index.set(e.segmentId, (versions = new Map()));
+    let i = versions.get(e.version);
+    if (i === undefined) versions.set(e.version, (i = segments.push([e.segmentId, e.version]) - 1));
     return [CODE_OF[e.type], i, e.contactId];
   });
   return JSON.stringify({ segments, events: encoded } satisfies EncodedBlock);
