@@ -2,6 +2,7 @@
 // PostgreSQL through a pg Pool. Durability is chosen here: see docs/architecture.md.
 import BetterSqlite3 from 'better-sqlite3';
 import { WAL_SIZE_LIMIT_BYTES, WRITER_CHECKPOINT_PAGES, startCheckpointer } from './sqlite-checkpointer.js';
+import type { CheckpointTuning } from './sqlite-checkpointer.js';
 import { SQLITE_MMAP_BYTES, createSqliteReaders } from './sqlite-readers.js';
 import type { SqliteReaders } from './sqlite-readers.js';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
@@ -21,7 +22,7 @@ export interface SqliteConfig {
   /** Reader threads for big reads (preview counts); default one per core, at most 4. */
   readonly readerThreads?: number;
   /** A long-running server: WAL checkpoints mostly in a thread of their own, not inside commits (sqlite-checkpointer.ts). */
-  readonly backgroundCheckpoints?: boolean;
+  readonly backgroundCheckpoints?: boolean | CheckpointTuning;
 }
 
 export interface PostgresConfig {
@@ -39,6 +40,11 @@ export interface SqliteDatabase {
   readonly sqlite: BetterSqlite3.Database;
   /** How long a write waits for the write lock (held by another process, or a checkpoint) before it fails. */
   readonly busyTimeoutMs: number;
+  /**
+   * Null, or a promise that the checkpoint thread's RESTART is over, or that `maxWaitMs` passed:
+   * writers wait for it before they lock (sqlite-checkpointer.ts).
+   */
+  checkpointRestart(maxWaitMs: number): Promise<unknown> | null;
   /** Read-only connections in worker threads for big reads, started on first use; null for ':memory:'. */
   readers(): SqliteReaders | null;
   close(): Promise<void>;
@@ -78,7 +84,8 @@ function createSqlite(config: SqliteConfig): SqliteDatabase {
   // Reads through a memory map (up to SQLite's 2 GiB cap): on the 1M store a contact and its
   // memberships by key took 0.21 ms through the page cache and 0.11 ms mapped.
   sqlite.pragma(`mmap_size = ${SQLITE_MMAP_BYTES}`);
-  const checkpointer = config.backgroundCheckpoints && filename !== ':memory:' ? startCheckpointer(filename) : null;
+  const checkpointer = config.backgroundCheckpoints && filename !== ':memory:'
+    ? startCheckpointer(filename, config.backgroundCheckpoints === true ? undefined : config.backgroundCheckpoints) : null;
   if (checkpointer) {
     sqlite.pragma(`wal_autocheckpoint = ${WRITER_CHECKPOINT_PAGES}`);
     sqlite.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
@@ -87,6 +94,7 @@ function createSqlite(config: SqliteConfig): SqliteDatabase {
   let readers: SqliteReaders | null = null;
   return {
     dialect: 'sqlite', db, sqlite, busyTimeoutMs,
+    checkpointRestart: (maxWaitMs) => checkpointer?.restartUnderWay(maxWaitMs) ?? null,
     readers: () => (filename === ':memory:' ? null : (readers ??= createSqliteReaders(filename, readerThreads))),
     // Kysely's driver closes the better-sqlite3 handle on destroy.
     close: async () => {

@@ -34,11 +34,16 @@ export async function writeTransaction<T>(database: Database, work: (tx: Tx) => 
  * SQLite: BEGIN IMMEDIATE takes the write lock before anything is read. When another connection
  * holds it (another process's write, or the checkpoint thread finishing the WAL), the attempt
  * gives the connection back and waits asynchronously — better-sqlite3's busy handler would sleep
- * on the event loop, stalling every request of the server, reads included, for as long.
+ * on the event loop, stalling every request of the server, reads included, for as long. While this
+ * process's checkpoint thread finishes the WAL (a RESTART), the writer waits for it to end before
+ * it tries, so the thread has the lock as soon as the transaction under way commits.
  */
 async function sqliteWriteTransaction<T>(database: SqliteDatabase, work: (tx: Tx) => Promise<T>): Promise<T> {
   const deadline = performance.now() + database.busyTimeoutMs;
   for (let attempt = 0; ; attempt++) {
+    // Within the busy timeout, as any wait for the lock.
+    const restart = database.checkpointRestart(deadline - performance.now());
+    if (restart) await restart;
     const outcome = await database.db.connection().execute(async (conn) => {
       if (!tryBeginImmediate(database)) return BUSY;
       try {
