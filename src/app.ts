@@ -7,6 +7,7 @@ import { createDatabase } from './db/database.js';
 import type { Database } from './db/database.js';
 import { migrateToLatest } from './db/migrate.js';
 import { ContactWrites } from './segments/contact-writes.js';
+import { WorkerWakeup } from './segments/worker.js';
 import { WorkspaceStates } from './segments/workspace-state.js';
 import { createWorkspace, findWorkspace } from './workspaces/workspace-store.js';
 
@@ -14,6 +15,8 @@ export interface App {
   readonly database: Database;
   readonly states: WorkspaceStates;
   readonly contacts: ContactWrites;
+  /** Asks this process's background worker (the server's) for a pass now: a definition was saved. */
+  readonly workerWakeup: WorkerWakeup;
   /** The workspace, created (UTC) on first use. */
   ensureWorkspace(id: string): Promise<void>;
   close(): Promise<void>;
@@ -31,7 +34,7 @@ export async function appOn(database: Database): Promise<App> {
   await migrateToLatest(database);
   const states = new WorkspaceStates();
   return {
-    database, states, contacts: new ContactWrites(database, states),
+    database, states, contacts: new ContactWrites(database, states), workerWakeup: new WorkerWakeup(),
     async ensureWorkspace(id) {
       if (!(await findWorkspace(database.db, id))) {
         await createWorkspace(database, { id }).catch(async (error) => {

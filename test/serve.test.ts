@@ -70,12 +70,25 @@ describe('segments serve', () => {
     expect(await second.exited).toBe(0);
   }, 120_000);
 
-  it('starts empty with --no-demo', async () => {
-    const s = await serve(['--db', join(dir, 'empty.sqlite'), '--no-demo']);
+  it('starts empty with --no-demo; a segment created then is built at once, not at the next pass', async () => {
+    const s = await serve(['--db', join(dir, 'empty.sqlite'), '--no-demo', '--worker-interval', '60']);
     const token = /(sgt_[A-Za-z0-9_-]+)/.exec(s.stderr())![1];
-    const body = await (await fetch(`${s.url}/v1/segments`, { headers: { authorization: `Bearer ${token}` } })).json();
+    const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+    const body = await (await fetch(`${s.url}/v1/segments`, { headers })).json();
     expect(body).toEqual({ data: [] });
-    expect(((await (await fetch(`${s.url}/v1/workspace`, { headers: { authorization: `Bearer ${token}` } })).json()) as { id: string }).id).toBe('default');
+    expect(((await (await fetch(`${s.url}/v1/workspace`, { headers })).json()) as { id: string }).id).toBe('default');
+
+    // The worker's first pass ran at start and the next is a minute away: the new segment is built
+    // because saving it asked for a pass.
+    expect((await fetch(`${s.url}/v1/contacts`, { method: 'POST', headers, body: JSON.stringify({ attributes: { name: 'Ana', vip: true } }) })).status).toBe(201);
+    const created = await fetch(`${s.url}/v1/segments`, { method: 'POST', headers, body: JSON.stringify({ name: 'VIP', condition: { attr: 'vip', op: 'eq', value: true } }) });
+    const { id } = (await created.json()) as { id: string };
+    let segment: { status: string; member_count: number } | undefined;
+    for (const deadline = Date.now() + 20_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 50))) {
+      segment = (await (await fetch(`${s.url}/v1/segments/${id}`, { headers })).json()) as { status: string; member_count: number };
+      if (segment.status === 'ready') break;
+    }
+    expect(segment).toMatchObject({ status: 'ready', member_count: 1 });
     s.child.kill('SIGTERM');
     expect(await s.exited).toBe(0);
   }, 60_000);

@@ -40,7 +40,7 @@ export async function runServe(options: ServeOptions): Promise<number> {
     const inFlight = countInFlight(server);
     worker = !options.worker ? null : Promise.all([
       runWorker(app.database, app.states, {
-        intervalMs: options.workerIntervalSeconds * 1000, signal: stop.signal,
+        intervalMs: options.workerIntervalSeconds * 1000, signal: stop.signal, wakeup: app.workerWakeup,
         onPass: (pass) => { if (pass.builds + pass.refreshed > 0) logger.info(pass, 'worker pass'); },
         onError: (error) => logger.error({ err: error }, 'worker pass failed; retrying'),
       }),

@@ -1,5 +1,6 @@
 // The worker keeps membership following the clock with no write: a segment over a relative date
-// is built by the first pass, and a contact leaves it once the clock passes its horizon.
+// is built by the first pass, and a contact leaves it once the clock passes its horizon. Asked for
+// a pass (a definition saved through the API), it does not wait out its interval.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Dialect } from '../db/database.js';
 import { postgresTestUrl } from '../db/test-support/postgres.js';
@@ -7,7 +8,7 @@ import { writeTransaction } from '../db/write-transaction.js';
 import { createSegment } from './segment-store.js';
 import { openEngine } from './test-support/engine.js';
 import type { TestEngine } from './test-support/engine.js';
-import { runWorker } from './worker.js';
+import { WorkerWakeup, runWorker } from './worker.js';
 
 const pgUrl = await postgresTestUrl();
 const MINUTE = 60_000;
@@ -52,6 +53,38 @@ describe.each<Dialect>(['sqlite', 'postgres'])('the worker on %s', (dialect) => 
       await until(async () => (await members()).length === 0);
       const count = await engine.database.db.selectFrom('segment_counts').select('member_count').where('segment_id', '=', segment.id).executeTakeFirstOrThrow();
       expect(Number(count.member_count)).toBe(0);
+    } finally {
+      stop.abort();
+      await worker;
+    }
+  });
+
+  it.skipIf(dialect === 'postgres' && pgUrl === null)('starts a pass when asked instead of waiting out its interval, also when asked during a pass', async () => {
+    e = await openEngine(dialect, pgUrl);
+    const engine = e;
+    await engine.writes.upsert(engine.workspaceId, { id: 'vip', vip: true });
+    const stop = new AbortController();
+    const wakeup = new WorkerWakeup();
+    let passes = 0;
+    const worker = runWorker(engine.database, engine.states, {
+      intervalMs: 10 * MINUTE, signal: stop.signal, clock: () => engine.clock.now, wakeup,
+      // The third pass asks for another before it ends (as a definition saved meanwhile would).
+      onPass: () => { if (++passes === 3) wakeup.request(); }, onError: (error) => { throw error; },
+    });
+    const status = async (id: string) => (await engine.database.db.selectFrom('segments').select('status').where('id', '=', id).executeTakeFirstOrThrow()).status;
+    try {
+      await until(async () => passes === 1); // the first pass, at once; the next is ten minutes away
+      const vips = await writeTransaction(engine.database, (tx) => createSegment(tx, engine.workspaceId, { name: 'VIP', condition: { attr: 'vip', op: 'eq', value: true } }, engine.clock.now));
+      expect(await status(vips.id)).toBe('building');
+      wakeup.request();
+      await until(async () => passes === 2);
+      expect(await status(vips.id)).toBe('ready');
+      // Asked twice while no pass runs: one pass; asked during that one: one more after it, and no more.
+      wakeup.request();
+      wakeup.request();
+      await until(async () => passes === 4);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(passes).toBe(4);
     } finally {
       stop.abort();
       await worker;

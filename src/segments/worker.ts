@@ -32,15 +32,48 @@ export async function runWorkerPass(database: Database, states: WorkspaceStates,
  */
 export async function runWorker(
   database: Database, states: WorkspaceStates,
-  options: WorkerOptions & { intervalMs: number; signal: AbortSignal; onPass?: (pass: WorkerPass) => void; onError?: (error: unknown) => void },
+  options: WorkerOptions & {
+    intervalMs: number; signal: AbortSignal; onPass?: (pass: WorkerPass) => void; onError?: (error: unknown) => void;
+    /** Starts the next pass before the interval is up (see WorkerWakeup). */
+    wakeup?: WorkerWakeup;
+  },
 ): Promise<void> {
+  const wakeup = options.wakeup ?? new WorkerWakeup();
   while (!options.signal.aborted) {
     try {
       options.onPass?.(await runWorkerPass(database, states, options));
     } catch (error) {
       options.onError?.(error);
     }
-    await sleep(options.intervalMs, options.signal);
+    await wakeup.sleep(options.intervalMs, options.signal);
+  }
+}
+
+/**
+ * A pass asked for before the interval is up: the server asks when a definition it saved queues a
+ * build, so a new or edited segment starts building at once instead of up to an interval later
+ * (15 s by default: the API showed a new segment `building` with nothing processed until then).
+ * Only this process's worker hears it; another process's finds the job at its next pass.
+ */
+export class WorkerWakeup {
+  private wake: (() => void) | null = null;
+  private requested = false;
+
+  /** The next pass starts now, or as soon as the one under way ends. */
+  request(): void {
+    this.requested = true;
+    this.wake?.();
+  }
+
+  /** Resolves after `ms`, when `signal` aborts, or when a pass is requested (at once if one was meanwhile). */
+  async sleep(ms: number, signal: AbortSignal): Promise<void> {
+    if (!this.requested) {
+      const woken = new AbortController();
+      this.wake = () => woken.abort();
+      const both = AbortSignal.any([signal, woken.signal]);
+      try { await sleep(ms, both); } finally { this.wake = null; }
+    }
+    this.requested = false;
   }
 }
 

@@ -145,6 +145,7 @@ export async function segmentRoutes(v1: FastifyInstance, app: App): Promise<void
       await setHiddenFrom(tx, principal.workspaceId, created.id, hidden);
       return present(tx, principal, created);
     });
+    if (body.status === 'building') app.workerWakeup.request(); // a dynamic segment's build starts now
     setEtag(reply, etag);
     return reply.code(201).header('location', `/v1/segments/${body.id}`).send(body);
   });
@@ -171,6 +172,7 @@ export async function segmentRoutes(v1: FastifyInstance, app: App): Promise<void
       if (hidden) await setHiddenFrom(tx, ws, id, hidden);
       return present(tx, principal, updated);
     });
+    if (body.status === 'building') app.workerWakeup.request(); // an edited condition is rebuilt now
     setEtag(reply, etag);
     return body;
   });

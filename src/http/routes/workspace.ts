@@ -28,10 +28,12 @@ export async function workspaceRoutes(v1: FastifyInstance, app: App): Promise<vo
     schema: { tags: ['workspace'], summary: 'Rename the workspace or change its time zone', body: PatchBody, response: { 200: WorkspaceSchema, ...problems(400, 401, 403) } },
   }, async (request) => {
     const ws = principalOf(request).workspaceId;
-    return view(await writeTransaction(app.database, async (tx) => {
-      const { workspace, timeZoneChanged } = await updateWorkspace(tx, ws, { name: request.body.name, timeZone: request.body.time_zone });
-      if (timeZoneChanged) await rebuildDynamicSegments(tx, ws);
-      return workspace;
-    }));
+    const { workspace, timeZoneChanged } = await writeTransaction(app.database, async (tx) => {
+      const changed = await updateWorkspace(tx, ws, { name: request.body.name, timeZone: request.body.time_zone });
+      if (changed.timeZoneChanged) await rebuildDynamicSegments(tx, ws);
+      return changed;
+    });
+    if (timeZoneChanged) app.workerWakeup.request(); // the segments' rebuilds start now
+    return view(workspace);
   });
 }
