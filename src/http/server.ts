@@ -62,6 +62,17 @@ export async function buildServer(app: App, options: ServerOptions = {}): Promis
   // JSON only: Fastify's default text/plain parser would hand a string to routes that expect an
   // object (a misleading 400 "expected object"); another content type is a 415 problem.
   server.removeContentTypeParser('text/plain');
+  // Many HTTP clients send `Content-Type: application/json` on every request, a DELETE with no body
+  // included; Fastify would refuse the empty body as invalid JSON before the route runs. A route
+  // that takes no body ignores the header when there is no body; one that takes a body still says
+  // "the body is empty".
+  server.addHook('onRequest', async (request) => {
+    const { headers } = request;
+    if (headers['content-type'] !== undefined && request.routeOptions.schema?.body === undefined
+      && headers['transfer-encoding'] === undefined && (headers['content-length'] === undefined || headers['content-length'] === '0')) {
+      delete headers['content-type'];
+    }
+  });
   server.decorateRequest('principal', null);
   server.setErrorHandler(errorHandler);
   server.setNotFoundHandler((request, reply) => sendProblem(reply, problemOf(new HttpProblem(404, 'not_found', 'Not found', `no route ${request.method} ${request.url.split('?')[0]}`))));
