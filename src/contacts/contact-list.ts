@@ -1,7 +1,10 @@
 // The contacts page: contacts filtered by a condition (the SQL compiler), sorted, a page at a time.
 // Pages are keyset pages over (sort value, pk), so a page costs the same however deep it is; the
-// cursor is opaque. Empty values sort last in either order. Text sorts by its folded copy (case-
-// and accent-insensitive, as conditions compare it).
+// cursor is opaque. Empty values sort last in either order. Text sorts by the first
+// SORT_TEXT_CHARS characters of its folded copy (case- and accent-insensitive, as conditions
+// compare it); texts equal that far are in creation order. The cursor holds the last row's sort
+// value, and a text may be 100,000 characters: sorting on a prefix keeps every cursor short
+// enough for a URL, and a page exact however long the values are.
 import { sql } from 'kysely';
 import type { Expression, SqlBool } from 'kysely';
 import { compileSql } from '../conditions/compile-sql.js';
@@ -33,6 +36,9 @@ export interface ContactListContext {
 
 type SortValue = string | number | null;
 
+/** How much of a text the list sorts on: a cursor holding this much stays under 2,000 characters. */
+export const SORT_TEXT_CHARS = 200;
+
 /** The column a sort key reads: a fixed one, or an attribute's slot (checked against the schema and the slot pattern). */
 function sortColumn(ctx: ContactListContext, sort: string): string {
   if (sort === 'created') return 'pk';
@@ -49,7 +55,7 @@ export async function listContacts(db: Tx, ctx: ContactListContext, query: Conta
   const sort = query.sort ?? 'created';
   const column = sortColumn(ctx, sort);
   const desc = query.order === 'desc';
-  const value = sql.ref(`c.${column}`);
+  const value = column.startsWith('t') ? sql`substr(${sql.ref(`c.${column}`)}, 1, ${sql.lit(SORT_TEXT_CHARS)})` : sql.ref(`c.${column}`);
   let q = db.selectFrom('contacts as c').innerJoin('contact_documents as d', 'd.contact_pk', 'c.pk')
     .select(['c.pk', 'c.id', 'c.version', 'c.created_ms', 'c.updated_ms', 'd.document', sql<SortValue>`${value}`.as('sort_value')])
     .where('c.workspace_id', '=', ctx.workspaceId);
