@@ -97,6 +97,13 @@ describe('operators', () => {
   ])('refuses %s at op', (_, input) => {
     expect(paths(input)).toEqual(['op']);
   });
+
+  it('names an unknown operator as written, and the operators the attribute takes', () => {
+    const result = validate(schema, rule('vip', 'is_true'));
+    expect(result.ok ? [] : result.issues).toEqual([{ path: 'op', message: 'unknown operator "is_true"; a boolean attribute takes eq, neq, is_empty, is_not_empty' }]);
+    const unknownAttribute = validate(schema, rule('colour', 'is_red'));
+    expect(unknownAttribute.ok ? [] : unknownAttribute.issues.map((i) => i.message)).toEqual(['unknown attribute "colour"', 'unknown operator "is_red"']);
+  });
 });
 
 describe('values: no coercion', () => {

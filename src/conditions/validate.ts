@@ -153,7 +153,9 @@ class Validator {
     const attribute = this.attribute(input.attr, attrPath);
     const op = input.op;
     if (!isOperator(op)) {
-      return this.issue(opPath, op === undefined ? 'a rule needs an operator' : `unknown operator ${describe(op)}`);
+      if (op === undefined) return this.issue(opPath, 'a rule needs an operator');
+      const named = typeof op === 'string' ? JSON.stringify(op.length > 40 ? `${op.slice(0, 40)}…` : op) : describe(op);
+      return this.issue(opPath, `unknown operator ${named}${attribute ? `; a ${attribute.type} attribute takes ${operatorsFor(attribute.type).join(', ')}` : ''}`);
     }
     if (!attribute) return null;
     const spec = OPERATORS[op];

@@ -76,18 +76,46 @@ function make(status: number, code: string, title: string, detail?: string, erro
   return { type: TYPE_BASE + code, code, title, status, ...(detail ? { detail } : {}), ...(errors && errors.length > 0 ? { errors } : {}) };
 }
 
-/** Ajv's `/condition/any/1` becomes `condition.any[1]`; a missing or unknown property is named. */
+/**
+ * Ajv's `/condition/any/1` becomes `condition.any[1]`; a missing or unknown property is named; a
+ * value that fits no alternative of a union (`kind`, `order`, a text or null) is one issue naming
+ * the alternatives, not one per alternative and "must match a schema in anyOf".
+ */
 function validationIssues(error: FastifyError): ProblemIssue[] {
   const where = error.validationContext === 'body' ? '' : `${error.validationContext ?? ''}`;
-  return (error.validation ?? []).map((v) => {
+  const errors = error.validation ?? [];
+  // What each union's alternatives expected, from their errors at the union's own path.
+  const alternatives = new Map<string, string[]>();
+  for (const v of errors) {
+    const params = v.params as { allowedValue?: unknown; type?: unknown };
+    const expected = v.keyword === 'const' ? JSON.stringify(params.allowedValue) : v.keyword === 'type' ? String(params.type) : undefined;
+    if (expected === undefined) continue;
+    const list = alternatives.get(v.instancePath) ?? [];
+    list.push(expected);
+    alternatives.set(v.instancePath, list);
+  }
+  const unions = new Set(errors.filter((v) => v.keyword === 'anyOf' && alternatives.has(v.instancePath)).map((v) => v.instancePath));
+  const issues: ProblemIssue[] = [];
+  for (const v of errors) {
     const segments = v.instancePath.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
-    const params = v.params as { additionalProperty?: string; missingProperty?: string };
+    const params = v.params as { additionalProperty?: string; missingProperty?: string; allowedValue?: unknown; allowedValues?: unknown[] };
     let message = v.message ?? 'is not valid';
     if (v.keyword === 'additionalProperties' && params.additionalProperty) { segments.push(params.additionalProperty); message = 'unknown field'; }
     if (v.keyword === 'required' && params.missingProperty) { segments.push(params.missingProperty); message = 'is required'; }
+    if (unions.has(v.instancePath) && (v.keyword === 'const' || v.keyword === 'type')) continue;
+    if (unions.has(v.instancePath) && v.keyword === 'anyOf') message = `expected ${oneOf(alternatives.get(v.instancePath)!)}`;
+    else if (v.keyword === 'const') message = `expected ${JSON.stringify(params.allowedValue)}`;
+    else if (v.keyword === 'enum' && Array.isArray(params.allowedValues)) message = `expected ${oneOf(params.allowedValues.map((c) => JSON.stringify(c)))}`;
     const path = segments.reduce((p, s) => (/^\d+$/.test(s) ? `${p}[${s}]` : p === '' ? s : `${p}.${s}`), where === 'querystring' || where === 'params' || where === 'headers' ? '' : where);
-    return { path, message };
-  });
+    if (!issues.some((i) => i.path === path && i.message === message)) issues.push({ path, message });
+  }
+  return issues;
+}
+
+/** `a`, `a or b`, `a, b or c`. */
+function oneOf(items: readonly string[]): string {
+  const distinct = [...new Set(items)];
+  return distinct.length <= 1 ? distinct.join('') : `${distinct.slice(0, -1).join(', ')} or ${distinct[distinct.length - 1]}`;
 }
 
 export function sendProblem(reply: FastifyReply, problem: Problem): FastifyReply {
