@@ -1,6 +1,6 @@
-// `segments work` end to end: one pass, a refused --interval, and --watch stopped by SIGINT.
+// `segments --version`, `--help`; `segments work` end to end: one pass, a refused --interval, and --watch stopped by SIGINT.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +11,20 @@ const bin = `${root}bin/segments`;
 const dir = mkdtempSync(join(tmpdir(), 'segments-work-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const { DATABASE_URL: _ignored, ...env } = process.env; // the embedded SQLite file, whatever the shell says
+
+describe('segments --version and --help', () => {
+  it('prints the package version and exits 0', () => {
+    const r = spawnSync(bin, ['--version'], { encoding: 'utf8', env, timeout: 60_000 });
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim()).toBe((JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as { version: string }).version);
+  });
+
+  it('lists the commands and exits 0', () => {
+    const r = spawnSync(bin, ['--help'], { encoding: 'utf8', env, timeout: 60_000 });
+    expect(r.status).toBe(0);
+    for (const command of ['evaluate', 'import', 'serve', 'verify', 'work', 'segment', 'attribute', 'token']) expect(r.stdout).toMatch(new RegExp(`^  ${command}\\b`, 'm'));
+  });
+});
 
 describe('segments work', () => {
   it('runs one pass and says how many contacts the time refresh re-evaluated', () => {

@@ -1,4 +1,5 @@
 // The command-line entry point: `bin/segments` runs this.
+import { createRequire } from 'node:module';
 import { Command, Option } from 'commander';
 import { readStdin } from './read-stdin.js';
 import { runEvaluate } from './evaluate-command.js';
@@ -12,6 +13,8 @@ export async function main(argv: string[]): Promise<number> {
   const program = new Command()
     .name('segments')
     .description('Segments: customer segments for support and messaging teams.')
+    // package.json is two levels up from src/cli and from dist/cli alike.
+    .version((createRequire(import.meta.url)('../../package.json') as { version: string }).version, '-V, --version', 'print the version')
     .showHelpAfterError()
     .exitOverride();
 
