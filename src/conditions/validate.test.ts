@@ -355,6 +355,18 @@ describe('segments', () => {
     expect(paths(input, inSegment)).toEqual([path]);
   });
 
+  it('names the four operators a segment\'s condition may use on segments, whatever the wrong one', () => {
+    const takes = 'contains, not_contains, in, not_in';
+    for (const [input, message] of [
+      [seg('eq', 'vip'), `in a segment's condition "segments" takes ${takes} only`],
+      [seg('is_empty'), `in a segment's condition "segments" takes ${takes} only`],
+      [seg('has', 'vip'), `unknown operator "has"; "segments" takes ${takes}`],
+    ] as const) {
+      const result = validate(schema, input, inSegment);
+      expect(result.ok ? [] : result.issues).toEqual([{ path: 'op', message }]);
+    }
+  });
+
   it('takes is_empty and is_not_empty in a conversation rule, and still checks the ids', () => {
     expect(paths({ any: [seg('is_empty'), seg('is_not_empty')] }, inConversation)).toEqual([]);
     expect(paths(seg('contains', 'ghost'), inConversation)).toEqual(['value']);

@@ -155,16 +155,17 @@ class Validator {
     if (!isOperator(op)) {
       if (op === undefined) return this.issue(opPath, 'a rule needs an operator');
       const named = typeof op === 'string' ? JSON.stringify(op.length > 40 ? `${op.slice(0, 40)}…` : op) : describe(op);
-      return this.issue(opPath, `unknown operator ${named}${attribute ? `; a ${attribute.type} attribute takes ${operatorsFor(attribute.type).join(', ')}` : ''}`);
+      const takes = !attribute ? [] : attribute.key === SEGMENTS_FIELD && this.options.segments === 'segment' ? SEGMENT_MEMBERSHIP_OPERATORS : operatorsFor(attribute.type);
+      return this.issue(opPath, `unknown operator ${named}${attribute ? `; ${attribute.key === SEGMENTS_FIELD ? '"segments"' : `a ${attribute.type} attribute`} takes ${takes.join(', ')}` : ''}`);
     }
     if (!attribute) return null;
     const spec = OPERATORS[op];
     const shape = spec.shapes[attribute.type];
-    if (!shape) {
-      return this.issue(opPath, `"${op}" does not apply to a ${attribute.type} attribute; use one of ${operatorsFor(attribute.type).join(', ')}`);
-    }
     if (attribute.key === SEGMENTS_FIELD && this.options.segments === 'segment' && !SEGMENT_MEMBERSHIP_OPERATORS.includes(op)) {
       return this.issue(opPath, `in a segment's condition "segments" takes ${SEGMENT_MEMBERSHIP_OPERATORS.join(', ')} only`);
+    }
+    if (!shape) {
+      return this.issue(opPath, `"${op}" does not apply to a ${attribute.type} attribute; use one of ${operatorsFor(attribute.type).join(', ')}`);
     }
     const hasValue = 'value' in input && input.value !== undefined;
     let operand: Operand | null;
