@@ -194,10 +194,10 @@ export async function rebuildDynamicSegments(tx: Tx, workspaceId: string, now = 
 
 /** Deleting never touches contacts; it is refused while other segments are built on this one. */
 export async function deleteSegment(tx: Tx, workspaceId: string, id: string, now = Date.now()): Promise<void> {
-  const row = await tx.selectFrom('segments').select(['id', 'version']).where('workspace_id', '=', workspaceId).where('id', '=', id).executeTakeFirst();
+  const row = await tx.selectFrom('segments').select(['id', 'name', 'version']).where('workspace_id', '=', workspaceId).where('id', '=', id).executeTakeFirst();
   if (!row) throw new NotFound('segment', id);
   const users = await segmentsUsing(tx, workspaceId, (c) => dependenciesOf(c).includes(id));
-  if (users.length > 0) throw new Conflict('segment_in_use', `segment ${id} is used by ${users.join(', ')}`);
+  if (users.length > 0) throw new Conflict('segment_in_use', `segment ${JSON.stringify(row.name)} (${id}) is used by ${users.join(', ')}`);
   const jobs = tx.selectFrom('segment_jobs').select('id').where('workspace_id', '=', workspaceId).where('segment_id', '=', id);
   await tx.deleteFrom('segment_builds').where('job_id', 'in', jobs).execute();
   await tx.deleteFrom('segment_jobs').where('workspace_id', '=', workspaceId).where('segment_id', '=', id).execute();
