@@ -15,7 +15,7 @@ import { InvalidInput, NotFound } from '../../errors.js';
 import { changeManualMembers } from '../../segments/manual-members.js';
 import { listMembers } from '../../segments/members.js';
 import { previewCount, previewImpact, previewMembers } from '../../segments/preview.js';
-import { SegmentListings } from '../../segments/segment-listing.js';
+import { SegmentListings, pageOfListing } from '../../segments/segment-listing.js';
 import { createSegment, deleteSegment, getSegment, readCounts, updateSegment } from '../../segments/segment-store.js';
 import type { Segment } from '../../segments/segment-store.js';
 import type { WorkspaceStates } from '../../segments/workspace-state.js';
@@ -59,6 +59,10 @@ const PreviewBody = Type.Object({
   limit: Type.Optional(Type.Integer({ minimum: 0, maximum: 100, description: 'how many matching contacts to list (default 20)' })),
 }, { additionalProperties: false });
 const MembersQuery = Type.Object(PageQuery, { additionalProperties: false });
+const ListQuery = Type.Object({
+  limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$', description: 'segments per page, 1 to 1000 (default 1000)' })),
+  cursor: Type.Optional(Type.String({ maxLength: 600, description: 'the next_cursor of the previous page' })),
+}, { additionalProperties: false });
 
 interface Build { processed: number; total: number }
 
@@ -101,17 +105,21 @@ export async function segmentRoutes(v1: FastifyInstance, app: App): Promise<void
   const { database, states } = app;
   const listings = new SegmentListings();
 
-  v1.get('/segments', {
+  v1.get<{ Querystring: Static<typeof ListQuery> }>('/segments', {
     config: { access: 'read' },
-    schema: { tags: ['segments'], summary: 'Every segment the token may see, with its live member count and status', response: { 200: Type.Object({ data: Type.Array(SegmentSchema) }), ...problems(401) } },
+    schema: {
+      tags: ['segments'], summary: 'The segments the token may see, by name, with their live member counts and status (cursor pages; default and most 1,000 a page)',
+      querystring: ListQuery, response: { 200: Type.Object({ data: Type.Array(SegmentSchema), next_cursor: Type.Union([Type.String(), Type.Null()]) }), ...problems(400, 401) },
+    },
   }, async (request, reply) => {
+    const limit = pageLimit(request.query.limit, 1000);
     const principal = principalOf(request);
     const ws = principal.workspaceId;
     const state = await states.get(database.db, ws);
     const listing = await listings.get(database.db, ws, state.configVersion);
     const hidden = await hiddenSegments(database.db, principal, state.segments);
     const counts = await readCounts(database.db, ws);
-    const shown = listing.segments.filter((l) => !hidden.has(l.segment.id));
+    const { page: shown, next } = pageOfListing(listing.segments.filter((l) => !hidden.has(l.segment.id)), limit, request.query.cursor);
     const building = await builds(database.db, ws, shown.filter((l) => l.segment.status === 'building').map((l) => l.segment.id));
     // Written by hand, each definition spliced in as stored (JSON text): the list is read on every
     // screen, and parsing 60 definitions to serialise them again was a third of its cost.
@@ -119,7 +127,7 @@ export async function segmentRoutes(v1: FastifyInstance, app: App): Promise<void
       const { condition: _none, ...fields } = view({ ...segment, memberCount: counts.get(segment.id) ?? 0 }, building.get(segment.id) ?? null, principal.role === 'admin' ? hiddenFrom : null);
       return `${JSON.stringify(fields).slice(0, -1)},"condition":${conditionJson ?? 'null'}}`;
     });
-    return reply.type('application/json; charset=utf-8').send(`{"data":[${items.join(',')}]}`);
+    return reply.type('application/json; charset=utf-8').send(`{"data":[${items.join(',')}],"next_cursor":${JSON.stringify(next)}}`);
   });
 
   v1.get<{ Params: Static<typeof IdParams> }>('/segments/:id', {
