@@ -219,6 +219,16 @@ describe.each<Dialect>(['sqlite', 'postgres'])('the HTTP API on %s', (dialect) =
     for (const name of names.filter((n) => n !== 'beta pages')) expect((await req('DELETE', `/v1/segments/${ids.get(name)}`)).status).toBe(204);
   });
 
+  it.skipIf(skip)('a route that reads no query parameter refuses one, naming it', async () => {
+    for (const path of ['/v1/attributes?colour=red', '/v1/tokens?limit=1', '/v1/webhooks?limt=5', '/v1/workspace?x=1', '/v1/contacts/nobody?x=1']) {
+      const r = await req('GET', path);
+      expectProblem(r, 400);
+      expect(r.body.errors, path).toEqual([{ path: path.split('?')[1].split('=')[0], message: 'unknown field' }]);
+    }
+    expect((await req('GET', '/v1/attributes')).status).toBe(200);
+    expect((await req('GET', '/v1/attributes?')).status).toBe(200);
+  });
+
   it.skipIf(skip)('a value outside a list of choices is one issue naming the choices', async () => {
     const kind = await req('POST', '/v1/segments', { json: { name: 'choices', kind: 'weird', condition: { attr: 'vip', op: 'eq', value: true } } });
     expectProblem(kind, 400);

@@ -4,6 +4,7 @@
 import { STATUS_CODES } from 'node:http';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import { Type } from 'typebox';
 import Fastify from 'fastify';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { App } from '../app.js';
@@ -98,6 +99,12 @@ export async function buildServer(app: App, options: ServerOptions = {}): Promis
   await server.register(async (v1) => {
     v1.addHook('onRequest', authHook(tokens));
     v1.addHook('preValidation', refuseUnstorableText);
+    // A route that reads no query parameter refuses any, as the others refuse an unknown one: a
+    // misspelt `?limt=5` is an error, not a silent full list.
+    v1.addHook('onRoute', (route) => {
+      route.schema ??= {};
+      route.schema.querystring ??= Type.Object({}, { additionalProperties: false });
+    });
     await workspaceRoutes(v1, app);
     await tokenRoutes(v1, app, tokens);
     await attributeRoutes(v1, app);
