@@ -76,3 +76,33 @@ describe('segments segment members', () => {
     expect(bad.stderr).toContain('limit');
   });
 });
+
+describe('segments attribute', () => {
+  it('creates, lists, updates and deletes attributes; deleting one a segment uses is refused, naming it', () => {
+    const db = join(dir, 'attributes.sqlite');
+    const run = (...args: string[]) => spawnSync(bin, [...args, '--db', db], { encoding: 'utf8', env, timeout: 60_000 });
+    expect(run('attribute', 'create', 'plan_tier', 'enum', '--options', 'free,pro', '--label', 'Plan').status).toBe(0);
+    expect(run('attribute', 'create', 'score', 'number').status).toBe(0);
+    const row = (key: string) => run('attribute', 'list').stdout.split('\n').find((l) => l.startsWith(`${key}\t`));
+    expect(row('plan_tier')).toBe('plan_tier\tenum\tenabled\tcustom\tPlan\tfree,pro');
+    expect(row('email')).toBe('email\ttext\tenabled\tstandard\tEmail\t');
+
+    expect(run('segment', 'create', 'Pro', '{"attr": "plan_tier", "op": "eq", "value": "pro"}').status).toBe(0);
+    const inUse = run('attribute', 'delete', 'plan_tier');
+    expect(inUse.status).toBe(2);
+    expect(inUse.stderr).toMatch(/attribute "plan_tier" is used by "Pro" \(seg_[0-9a-f]+\)/);
+    const option = run('attribute', 'update', 'plan_tier', '--options', 'free');
+    expect(option.status).toBe(2);
+    expect(option.stderr).toContain('"pro" of "plan_tier" cannot be removed');
+
+    expect(run('attribute', 'update', 'plan_tier', '--options', 'free,pro,enterprise', '--label', 'Plan tier', '--disable').status).toBe(0);
+    expect(row('plan_tier')).toBe('plan_tier\tenum\tdisabled\tcustom\tPlan tier\tfree,pro,enterprise');
+    expect(run('attribute', 'update', 'plan_tier', '--enable', '--disable').status).toBe(2);
+
+    expect(run('attribute', 'delete', 'score').status).toBe(0);
+    expect(row('score')).toBeUndefined();
+    const missing = run('attribute', 'delete', 'score');
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toContain('score');
+  });
+});

@@ -5,12 +5,12 @@ import { openApp } from '../app.js';
 import type { App } from '../app.js';
 import { loadConfig, withBackgroundCheckpoints } from '../config.js';
 import { createToken, listTokens, revokeToken } from '../access/tokens.js';
-import { createAttribute } from '../contacts/attribute-store.js';
+import { createAttribute, deleteAttribute, listAttributes, updateAttribute } from '../contacts/attribute-store.js';
 import { writeTransaction } from '../db/write-transaction.js';
 import { DomainError } from '../errors.js';
 import { runBackfills } from '../segments/backfill.js';
 import type { BackfillProgress } from '../segments/backfill.js';
-import { createSegment, deleteSegment, listSegments, updateSegment } from '../segments/segment-store.js';
+import { createSegment, deleteSegment, listSegments, segmentsUsingAttribute, updateSegment } from '../segments/segment-store.js';
 import { MAX_PAGE, listMembers } from '../segments/members.js';
 import { runWorker, runWorkerPass } from '../segments/worker.js';
 import { runDeliveries } from '../webhooks/delivery.js';
@@ -81,6 +81,32 @@ export function registerStoreCommands(program: Command, setExit: (code: number) 
       return 0;
     })));
 
+  addStoreOptions(attribute.command('list').description('the attributes: key, type, enabled or disabled, standard or custom, label, enum options'))
+    .action(async (opts: StoreOptions) => setExit(await withApp(opts, async (app) => {
+      for (const a of await listAttributes(app.database.db, opts.workspace)) {
+        const fields = [a.key, a.type, a.enabled ? 'enabled' : 'disabled', a.standard ? 'standard' : 'custom', a.label ?? '', (a.options ?? []).join(',')];
+        process.stdout.write(`${fields.join('\t')}\n`);
+      }
+      return 0;
+    })));
+  addStoreOptions(attribute.command('update').description('change an attribute\'s label, enum options, or whether new definitions may use it')
+    .argument('<key>').option('--label <label>').option('--options <list>', 'enum options, comma-separated (one a segment uses cannot be removed)')
+    .option('--disable', 'keep it working in the definitions that use it, out of new ones').option('--enable'))
+    .action(async (key: string, opts: StoreOptions & { label?: string; options?: string; disable?: boolean; enable?: boolean }) => setExit(await withApp(opts, async (app) => {
+      if (opts.disable && opts.enable) throw new DomainError('invalid_input', '--enable and --disable: one or the other');
+      const enabled = opts.disable ? false : opts.enable ? true : undefined;
+      const def = await writeTransaction(app.database, (tx) => updateAttribute(tx, opts.workspace, key, {
+        ...(opts.label !== undefined && { label: opts.label }), ...(opts.options !== undefined && { options: opts.options.split(',') }), ...(enabled !== undefined && { enabled }),
+      }, segmentsUsingAttribute(tx, opts.workspace)));
+      process.stdout.write(`${JSON.stringify(def)}\n`);
+      return 0;
+    })));
+  addStoreOptions(attribute.command('delete').description('delete a custom attribute and its values (refused while a segment uses it)').argument('<key>'))
+    .action(async (key: string, opts: StoreOptions) => setExit(await withApp(opts, async (app) => {
+      await writeTransaction(app.database, (tx) => deleteAttribute(tx, opts.workspace, key, segmentsUsingAttribute(tx, opts.workspace)));
+      return 0;
+    })));
+
   const segment = program.command('segment').description('segment definitions');
   addStoreOptions(segment.command('create').description('create a segment and build its membership')
     .argument('<name>').argument('[condition]', 'the condition as JSON (dynamic segments)')
@@ -103,7 +129,7 @@ export function registerStoreCommands(program: Command, setExit: (code: number) 
       await build(app);
       return 0;
     })));
-  addStoreOptions(segment.command('delete').argument('<id>'))
+  addStoreOptions(segment.command('delete').description('delete a segment (never its contacts; refused while other segments use it)').argument('<id>'))
     .action(async (id: string, opts: StoreOptions) => setExit(await withApp(opts, async (app) => {
       await writeTransaction(app.database, (tx) => deleteSegment(tx, opts.workspace, id));
       return 0;

@@ -217,3 +217,8 @@ export async function segmentsUsing(tx: Tx, workspaceId: string, test: (c: Condi
   return rows.filter((r) => [r.condition, r.active_condition].some((j) => j !== null && test(storedCondition(schema, j, known))))
     .map((r) => `"${r.name}" (${r.id})`);
 }
+
+/** The segments whose definitions use an attribute: what deleting it, or removing an option, would break. */
+export function segmentsUsingAttribute(tx: Tx, workspaceId: string): (key: string) => Promise<string[]> {
+  return (key) => segmentsUsing(tx, workspaceId, (c) => attributesUsed(c).has(key));
+}

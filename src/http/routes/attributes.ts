@@ -5,11 +5,10 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { Static } from 'typebox';
 import type { App } from '../../app.js';
-import { attributesUsed } from '../../conditions/validate.js';
 import { createAttribute, deleteAttribute, getAttribute, listAttributes, updateAttribute } from '../../contacts/attribute-store.js';
 import type { AttributeRecord } from '../../contacts/attribute-store.js';
 import { writeTransaction } from '../../db/write-transaction.js';
-import { segmentsUsing } from '../../segments/segment-store.js';
+import { segmentsUsingAttribute } from '../../segments/segment-store.js';
 import { principalOf } from '../auth.js';
 import { HttpProblem } from '../problems.js';
 import { ifMatch, problems, setEtag } from '../schemas.js';
@@ -39,7 +38,6 @@ const view = (a: AttributeRecord) => ({
 const etagOf = (a: AttributeRecord) => `a${a.version}`;
 
 export async function attributeRoutes(v1: FastifyInstance, app: App): Promise<void> {
-  const usedBy = (ws: string) => (tx: Parameters<typeof segmentsUsing>[0]) => (key: string) => segmentsUsing(tx, ws, (c) => attributesUsed(c).has(key));
 
   v1.get('/attributes', {
     config: { access: 'read' },
@@ -80,7 +78,7 @@ export async function attributeRoutes(v1: FastifyInstance, app: App): Promise<vo
       if (expected !== null && expected !== etagOf(current)) {
         throw new HttpProblem(412, 'attribute_version_mismatch', 'The attribute changed since it was read', `its ETag is "${etagOf(current)}", not "${expected}": reload and edit again`);
       }
-      await updateAttribute(tx, ws, request.params.key, request.body, usedBy(ws)(tx));
+      await updateAttribute(tx, ws, request.params.key, request.body, segmentsUsingAttribute(tx, ws));
       return getAttribute(tx, ws, request.params.key);
     });
     setEtag(reply, etagOf(a));
@@ -91,7 +89,7 @@ export async function attributeRoutes(v1: FastifyInstance, app: App): Promise<vo
     schema: { tags: ['attributes'], summary: 'Delete a custom attribute (refused while a segment uses it)', params: KeyParams, response: { 204: Type.Null(), ...problems(401, 403, 404, 409) } },
   }, async (request, reply) => {
     const ws = principalOf(request).workspaceId;
-    await writeTransaction(app.database, (tx) => deleteAttribute(tx, ws, request.params.key, usedBy(ws)(tx)));
+    await writeTransaction(app.database, (tx) => deleteAttribute(tx, ws, request.params.key, segmentsUsingAttribute(tx, ws)));
     return reply.code(204).send();
   });
 }
