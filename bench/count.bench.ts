@@ -3,14 +3,14 @@
 // predicates over prepared contacts in memory. Every SQL count must equal the scan's count.
 // Usage: tsx --expose-gc --max-old-space-size=12288 bench/count.bench.ts [--contacts N] [--rounds R]
 //        [--skip-sqlite] [--skip-postgres]      (PostgreSQL: DATABASE_URL, else the test database)
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { compilePredicate } from '../src/conditions/compile-predicate.js';
 import { prepareContact } from '../src/conditions/contact-values.js';
 import type { PreparedContact, StoredValues } from '../src/conditions/contact-values.js';
 import { createSqlEvaluator } from '../src/contacts/sql-evaluate.js';
 import type { SqlEvaluator } from '../src/contacts/sql-evaluate.js';
 import { BENCH_CONDITIONS, BENCH_LAYOUT, BENCH_NOW, BENCH_SCHEMA, BENCH_TIME_ZONE, coerceContact, contactStream } from './fixtures.js';
-import { benchHeader, collect, flag, fmt, load, log, machine, measure, median, numberArg, sinkValue, table } from './harness.js';
+import { benchHeader, cachePath, collect, flag, fmt, load, log, machine, measure, median, numberArg, sinkValue, table } from './harness.js';
 
 const N = numberArg('contacts', 1_000_000);
 const ROUNDS = numberArg('rounds', 3);
@@ -138,8 +138,7 @@ for (const p of problems) log(`NOT RUN ${p}`);
 log(`at end: ${load()}`);
 log(`(sink ${sinkValue()})`);
 
-mkdirSync(new URL('./.cache/', import.meta.url), { recursive: true });
-writeFileSync(new URL(`./.cache/count-last-${N}.json`, import.meta.url), JSON.stringify({
+writeFileSync(cachePath(`count-last-${N}.json`), JSON.stringify({
   date: new Date().toISOString(), machine: machine(), contacts: N, rounds: ROUNDS, counts,
   ids: BENCH_CONDITIONS.map((c) => c.id), scanMs,
   engines: engines.map((e) => ({ name: e.name, loadMs: e.loadMs, countMs: e.countMs, counts: e.counts })), mismatches, problems,

@@ -5,7 +5,7 @@
 //   (c) µs per contact to read it from raw JSON into stored and prepared values (readContactInput,
 //       the write path's one pass), and that + all 60 checks.
 // Usage: tsx --expose-gc bench/eval.bench.ts [--contacts N] [--cycles C] [--rounds R]
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
 import { compilePredicate } from '../src/conditions/compile-predicate.js';
 import type { ContactTest } from '../src/conditions/compile-predicate.js';
@@ -14,7 +14,7 @@ import type { PreparedContact, StoredValues } from '../src/conditions/contact-va
 import {
   BENCH_CONDITIONS, BENCH_LAYOUT, BENCH_NOW, BENCH_TIME_ZONE, assertNonTrivialShares, coerceContact, formatShareTable, generateContacts, readRaw,
 } from './fixtures.js';
-import { benchHeader, conditionMajorLoop, contactMajorLoop, fmt, load, log, machine, measure, measureInterleaved, median, numberArg, sinkValue, table } from './harness.js';
+import { benchHeader, cachePath, conditionMajorLoop, contactMajorLoop, fmt, load, log, machine, measure, measureInterleaved, median, numberArg, sinkValue, table } from './harness.js';
 import type { Timing } from './harness.js';
 import { growthBookPeer } from './peers/growthbook.js';
 import { toGrowthBook } from './peers/growthbook.js';
@@ -164,8 +164,7 @@ log(`target 2: preparation + all ${M} checks < ${WRITE_TARGET_US} µs per contac
 log(`at end: ${load()}`);
 log(`(sink ${sinkValue()})`);
 
-mkdirSync(new URL('./.cache/', import.meta.url), { recursive: true });
-writeFileSync(new URL('./.cache/eval-last.json', import.meta.url), JSON.stringify({
+writeFileSync(cachePath('eval-last.json'), JSON.stringify({
   date: new Date().toISOString(), machine: machine(), contacts: N, conditions: M, counts,
   checks: Object.fromEntries(contenders.map((c, k) => [c.name, { ns: nsPerCheck(timings[k]), roundsMs: timings[k].roundsMs, fastestPeerOverThis: ratioOf(k) }])),
   oursConditionMajorNs: nsPerCheck(oursByCondition), oursPerConditionNs: perCondition,

@@ -1,7 +1,14 @@
 // Measuring honestly: warm up, several rounds, the median; every measured function returns a
 // number that is summed into a sink and printed, so no work is dead code; GC between rounds when
 // node runs with --expose-gc.
+import { mkdirSync } from 'node:fs';
 import os from 'node:os';
+
+/** bench/.cache: generated inputs, kept stores and the last figures (not committed; made here, on first use). */
+export function cachePath(name: string): string {
+  mkdirSync(new URL('./.cache/', import.meta.url), { recursive: true });
+  return new URL(`./.cache/${name}`, import.meta.url).pathname;
+}
 
 export interface Timing {
   /** Median of the rounds, in ms. */

@@ -26,7 +26,7 @@ import { migrateToLatest } from '../src/db/migrate.js';
 import { writeTransaction } from '../src/db/write-transaction.js';
 import { feedEnd as endOfFeed, readEvents } from '../src/segments/event-feed.js';
 import { contactStream } from './fixtures.js';
-import { benchHeader, fmt, load, log, numberArg, table } from './harness.js';
+import { benchHeader, cachePath, fmt, load, log, numberArg, table } from './harness.js';
 import { WORKSPACE, openPopulatedStore } from './store-fixtures.js';
 
 const N = numberArg('contacts', 1_000_000);
@@ -38,7 +38,7 @@ benchHeader('bench:http');
 log(`the SQLite store of ${fmt.int(N)} contacts with 60 segments; ${CONNECTIONS} connections, ${SECONDS} s a scenario\n`);
 if (!existsSync(`${root}dist/cli/main.js`)) throw new Error('bench:http runs the built server: npm run build first');
 
-const copy = new URL(`./.cache/http-store-${N}.sqlite`, import.meta.url).pathname;
+const copy = cachePath(`http-store-${N}.sqlite`);
 if (!existsSync(copy)) {
   const store = await openPopulatedStore('sqlite', N, log);
   const t0 = performance.now();
@@ -106,7 +106,7 @@ try {
     rows.map((r, i) => [r.name, fmt.int(Math.round(r.rps)), String(r.p50), String(r.p99), (r.rps / baseline).toFixed(2), r.changesPerRequest.toFixed(1), r.changingShare === 0 ? '' : `${Math.round(100 * r.changingShare)}%`, String(r.non2xx + r.errors),
       scenarios[i].target, scenarios[i].target === '' ? '' : scenarios[i].ok(r) ? 'met' : 'MISSED'])));
   log(`\n${load()}`);
-  writeFileSync(new URL('./.cache/http-last.json', import.meta.url), JSON.stringify({ at: new Date().toISOString(), N, CONNECTIONS, SECONDS, rows }, null, 2));
+  writeFileSync(cachePath('http-last.json'), JSON.stringify({ at: new Date().toISOString(), N, CONNECTIONS, SECONDS, rows }, null, 2));
   if (rows.some((r) => r.non2xx + r.errors > 0)) log('some requests failed: the figures above are not valid');
 } finally {
   server.kill('SIGTERM');

@@ -10,7 +10,7 @@ import { importContacts } from '../src/contacts/import/import-contacts.js';
 import type { Dialect } from '../src/db/database.js';
 import { listSegmentRows } from '../src/segments/segment-store.js';
 import { BENCH_CONDITIONS } from './fixtures.js';
-import { benchHeader, flag, fmt, load, log, machine, numberArg, table } from './harness.js';
+import { benchHeader, cachePath, flag, fmt, load, log, machine, numberArg, table } from './harness.js';
 import { WORKSPACE, importFile, openBenchStore } from './store-fixtures.js';
 
 const N = numberArg('contacts', 1_000_000);
@@ -76,4 +76,4 @@ if (sqlite) {
   log(`target: 1M contacts with 60 segments on SQLite in under ${TARGET_SQLITE_S} s: ${scaled.toFixed(1)} s${N === 1_000_000 ? '' : ' (scaled from this N)'} → ${scaled < TARGET_SQLITE_S ? 'PASS' : 'MISS'}`);
 }
 log(`at end: ${load()}`);
-writeFileSync(new URL(`./.cache/import-last-${N}.json`, import.meta.url), JSON.stringify({ date: new Date().toISOString(), machine: machine(), contacts: N, batch: BATCH, runs }, null, 2));
+writeFileSync(cachePath(`import-last-${N}.json`), JSON.stringify({ date: new Date().toISOString(), machine: machine(), contacts: N, batch: BATCH, runs }, null, 2));

@@ -1,7 +1,7 @@
 // A store for the membership benches (import, write): a fresh SQLite file or PostgreSQL schema, one
 // workspace with the BENCH schema, and the 60 BENCH conditions as dynamic segments (built, empty),
 // or none for the baseline. The clock is BENCH_NOW, so relative dates mean what the scan counts.
-import { closeSync, createReadStream, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { sql } from 'kysely';
 import { compilePredicate } from '../src/conditions/compile-predicate.js';
 import { importContacts } from '../src/contacts/import/import-contacts.js';
@@ -17,6 +17,7 @@ import { ContactWrites } from '../src/segments/contact-writes.js';
 import { createSegment } from '../src/segments/segment-store.js';
 import { WorkspaceStates } from '../src/segments/workspace-state.js';
 import { createWorkspace } from '../src/workspaces/workspace-store.js';
+import { cachePath } from './harness.js';
 import { BENCH_CONDITIONS, BENCH_LAYOUT, BENCH_NOW, BENCH_SCHEMA, BENCH_TIME_ZONE, contactStream, readRaw } from './fixtures.js';
 
 export const BENCH_DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://segments:segments@127.0.0.1:5432/segments_test';
@@ -41,7 +42,7 @@ export async function openBenchStore(dialect: Dialect, options: { segments: bool
   let database: Database;
   let close: () => Promise<void>;
   if (dialect === 'sqlite') {
-    const file = new URL(`./.cache/${options.name}.sqlite`, import.meta.url).pathname;
+    const file = cachePath(`${options.name}.sqlite`);
     for (const suffix of ['', '-wal', '-shm']) rmSync(file + suffix, { force: true });
     database = createDatabase({ dialect: 'sqlite', filename: file, backgroundCheckpoints: options.backgroundCheckpoints === true });
     applyBenchPragmas(database);
@@ -80,8 +81,7 @@ async function setUpWorkspace(database: Database, segments: boolean, clock: { no
  * them, made once per N in bench/.cache (not committed).
  */
 export function importFile(n: number, log: (text: string) => void): { file: string; counts: number[] } {
-  mkdirSync(new URL('./.cache/', import.meta.url), { recursive: true });
-  const file = new URL(`./.cache/import-${n}.jsonl`, import.meta.url).pathname;
+  const file = cachePath(`import-${n}.jsonl`);
   const countsFile = `${file}.counts.json`;
   if (!existsSync(file) || !existsSync(countsFile)) {
     const t0 = performance.now();
@@ -115,7 +115,7 @@ export async function openPopulatedStore(dialect: Dialect, n: number, log: (text
   const clock = { now: BENCH_NOW };
   let database: Database;
   if (dialect === 'sqlite') {
-    const file = new URL(`./.cache/store-${n}.sqlite`, import.meta.url).pathname;
+    const file = cachePath(`store-${n}.sqlite`);
     database = createDatabase({ dialect: 'sqlite', filename: file, backgroundCheckpoints: options.asServer === true });
     applyBenchPragmas(database);
   } else {

@@ -7,7 +7,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Dialect } from '../src/db/database.js';
 import { refreshDue } from '../src/segments/time-refresh.js';
 import { verifyWorkspace } from '../src/segments/verify.js';
-import { benchHeader, flag, load, log, median, numberArg, table } from './harness.js';
+import { benchHeader, cachePath, flag, load, log, median, numberArg, table } from './harness.js';
 import { WORKSPACE, openPopulatedStore } from './store-fixtures.js';
 
 const N = numberArg('contacts', 1_000_000);
@@ -15,7 +15,7 @@ const MINUTES = numberArg('minutes', 30);
 benchHeader('bench:time');
 log();
 const rows: string[][] = [];
-const clockFile = (dialect: Dialect) => new URL(`./.cache/time-clock-${dialect}-${N}.json`, import.meta.url);
+const clockFile = (dialect: Dialect) => cachePath(`time-clock-${dialect}-${N}.json`);
 
 for (const dialect of ['sqlite', 'postgres'] as Dialect[]) {
   if (flag(`skip-${dialect}`)) continue;
