@@ -75,7 +75,7 @@ describe('segments serve', () => {
     const token = /(sgt_[A-Za-z0-9_-]+)/.exec(s.stderr())![1];
     const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
     const body = await (await fetch(`${s.url}/v1/segments`, { headers })).json();
-    expect(body).toEqual({ data: [] });
+    expect(body).toEqual({ data: [], next_cursor: null });
     expect(((await (await fetch(`${s.url}/v1/workspace`, { headers })).json()) as { id: string }).id).toBe('default');
 
     // The worker's first pass ran at start and the next is a minute away: the new segment is built

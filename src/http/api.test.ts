@@ -219,6 +219,21 @@ describe.each<Dialect>(['sqlite', 'postgres'])('the HTTP API on %s', (dialect) =
     for (const name of names.filter((n) => n !== 'beta pages')) expect((await req('DELETE', `/v1/segments/${ids.get(name)}`)).status).toBe(204);
   });
 
+  it.skipIf(skip)('a path that exists with other methods is a 405 problem with Allow; one that does not, a 404', async () => {
+    for (const [method, path, methods] of [
+      ['PUT', '/v1/segments', ['GET', 'HEAD', 'POST']],
+      ['POST', '/v1/segments/seg_x', ['GET', 'HEAD', 'PATCH', 'DELETE']],
+      ['DELETE', '/v1/contacts', ['GET', 'HEAD', 'POST']],
+      ['PUT', '/v1/contacts/someone?x=1', ['GET', 'HEAD', 'PATCH', 'DELETE']],
+    ] as const) {
+      const r = await req(method, path);
+      expectProblem(r, 405);
+      expect(new Set(r.headers.get('allow')!.split(', ')), `${method} ${path}`).toEqual(new Set(methods));
+    }
+    expectProblem(await req('GET', '/v1/nothing-here'), 404);
+    expectProblem(await req('GET', '/v1/segments/a/b/c'), 404);
+  });
+
   it.skipIf(skip)('a route that reads no query parameter refuses one, naming it', async () => {
     for (const path of ['/v1/attributes?colour=red', '/v1/tokens?limit=1', '/v1/webhooks?limt=5', '/v1/workspace?x=1', '/v1/contacts/nobody?x=1']) {
       const r = await req('GET', path);

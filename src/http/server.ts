@@ -76,7 +76,21 @@ export async function buildServer(app: App, options: ServerOptions = {}): Promis
   });
   server.decorateRequest('principal', null);
   server.setErrorHandler(errorHandler);
-  server.setNotFoundHandler((request, reply) => sendProblem(reply, problemOf(new HttpProblem(404, 'not_found', 'Not found', `no route ${request.method} ${request.url.split('?')[0]}`))));
+  // A path that exists with other methods is a 405 with the methods it takes (Allow), not a 404.
+  const routes: Array<{ method: string; path: RegExp }> = [];
+  server.addHook('onRoute', (route) => {
+    const pattern = route.url.split('/').map((part) => (part.startsWith(':') ? '[^/]+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('/');
+    for (const method of [route.method].flat()) routes.push({ method, path: new RegExp(`^${pattern}$`) });
+  });
+  server.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0];
+    const allowed = [...new Set(routes.filter((r) => r.path.test(path)).map((r) => r.method))];
+    if (allowed.length > 0 && !allowed.includes(request.method)) {
+      reply.header('allow', allowed.join(', '));
+      return sendProblem(reply, problemOf(new HttpProblem(405, 'method_not_allowed', 'Method not allowed', `${path} takes ${allowed.join(', ')}, not ${request.method}`)));
+    }
+    return sendProblem(reply, problemOf(new HttpProblem(404, 'not_found', 'Not found', `no route ${request.method} ${path}`)));
+  });
 
   await server.register(swagger, {
     openapi: {
