@@ -219,6 +219,30 @@ describe.each<Dialect>(['sqlite', 'postgres'])('the HTTP API on %s', (dialect) =
     for (const name of names.filter((n) => n !== 'beta pages')) expect((await req('DELETE', `/v1/segments/${ids.get(name)}`)).status).toBe(204);
   });
 
+  it.skipIf(skip)('a filter of contacts may ask for those in no segment; a segment\'s condition may not, nor an agent from whom segments are hidden', async () => {
+    const manual = (await req('POST', '/v1/segments', { json: { name: 'No-segment manual', kind: 'manual' } })).body;
+    for (const id of ['nos-1', 'nos-2', 'nos-3']) await req('POST', '/v1/contacts', { json: { id, attributes: { company: 'NoSeg Inc' } } });
+    expect((await req('POST', `/v1/segments/${manual.id}/members`, { json: { contact_ids: ['nos-3'] } })).status).toBeLessThan(300);
+    const ours = { attr: 'company', op: 'eq', value: 'NoSeg Inc' };
+    const inNone = new Set<string>();
+    for (const id of ['nos-1', 'nos-2', 'nos-3']) if ((await req('GET', `/v1/contacts/${id}`)).body.segments.length === 0) inNone.add(id);
+    expect(inNone.has('nos-1') && !inNone.has('nos-3')).toBe(true);
+    const ids = async (op: string) => {
+      const r = await req('POST', '/v1/contacts/search', { json: { condition: { all: [ours, { attr: 'segments', op }] }, sort: 'id' } });
+      expect(r.status, JSON.stringify(r.body)).toBe(200);
+      return r.body.data.map((c: { id: string }) => c.id);
+    };
+    expect(await ids('is_empty')).toEqual([...inNone].sort());
+    expect(await ids('is_not_empty')).toEqual(['nos-1', 'nos-2', 'nos-3'].filter((id) => !inNone.has(id)));
+
+    expectProblem(await req('POST', '/v1/segments/preview', { json: { condition: { attr: 'segments', op: 'is_empty' } } }), 400, 'condition.op');
+    const agent = (await req('POST', '/v1/tokens', { json: { name: 'no-seg agent', role: 'agent', agent_id: 'agent-noseg' } })).body.token;
+    expect((await req('POST', '/v1/contacts/search', { json: { condition: { attr: 'segments', op: 'is_empty' } }, token: agent })).status).toBe(200);
+    await req('PATCH', `/v1/segments/${manual.id}`, { json: { hidden_from: { agents: ['agent-noseg'] } } });
+    expectProblem(await req('POST', '/v1/contacts/search', { json: { condition: { attr: 'segments', op: 'is_empty' } }, token: agent }), 400, 'condition.op');
+    expect((await req('DELETE', `/v1/segments/${manual.id}`)).status).toBe(204);
+  });
+
   it.skipIf(skip)('a path that exists with other methods is a 405 problem with Allow; one that does not, a 404', async () => {
     for (const [method, path, methods] of [
       ['PUT', '/v1/segments', ['GET', 'HEAD', 'POST']],

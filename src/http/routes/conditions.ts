@@ -1,4 +1,4 @@
-// A condition from a request (a filter, a preview): validated against the workspace's schema, with
+// A condition from a request (a filter of contacts, a segment's preview): validated against the workspace's schema, with
 // segments hidden from the principal read as unknown ones. Errors carry the path from the body's
 // root (`condition.any[1].value`).
 import type { Principal } from '../../access/tokens.js';
@@ -9,9 +9,16 @@ import type { Tx } from '../../db/write-transaction.js';
 import { InvalidInput } from '../../errors.js';
 import type { WorkspaceState } from '../../segments/workspace-state.js';
 
-export async function readCondition(db: Tx, principal: Principal, state: WorkspaceState, input: unknown, path: string): Promise<Condition> {
+/**
+ * `use`: a segment's condition (a preview) takes `segments` with contains, not_contains, in and
+ * not_in only, as a saved one does; a filter of contacts takes all six operators — "in no segment"
+ * is a fair question of a list — except for an agent from whom segments are hidden, where
+ * is_empty and is_not_empty would count the segments it cannot see.
+ */
+export async function readCondition(db: Tx, principal: Principal, state: WorkspaceState, input: unknown, path: string, use: 'segment' | 'filter'): Promise<Condition> {
   const hidden = await hiddenSegments(db, principal, state.segments);
-  const result = validate(state.schema, input, { segments: 'segment', isKnownSegment: (id) => state.byId.has(id) && !hidden.has(id) });
+  const segments = use === 'filter' && hidden.size === 0 ? 'conversation' : 'segment';
+  const result = validate(state.schema, input, { segments, isKnownSegment: (id) => state.byId.has(id) && !hidden.has(id) });
   if (!result.ok) throw new InvalidInput('invalid condition', result.issues.map((i) => ({ path: i.path ? `${path}.${i.path}` : path, message: i.message })));
   return result.condition;
 }

@@ -105,7 +105,7 @@ export async function contactRoutes(v1: FastifyInstance, app: App): Promise<void
 
   async function page(principal: Principal, query: Omit<ContactListQuery, 'condition'> & { condition: unknown }, conditionPath: string) {
     const state = await states.get(database.db, principal.workspaceId);
-    const condition = query.condition === undefined ? null : await readCondition(database.db, principal, state, query.condition, conditionPath);
+    const condition = query.condition === undefined ? null : await readCondition(database.db, principal, state, query.condition, conditionPath, 'filter');
     const hidden = await hiddenSegments(database.db, principal, state.segments);
     const result = await listContacts(database.db, { workspaceId: state.workspaceId, columns: state.columns, timeZone: state.timeZone, now: Date.now() }, { ...query, condition });
     const members = await membershipsOf(principal, result.contacts.map((c) => c.pk));
@@ -165,7 +165,7 @@ export async function contactRoutes(v1: FastifyInstance, app: App): Promise<void
     if (request.query.condition !== undefined) {
       try { parsed = JSON.parse(request.query.condition); } catch { throw new InvalidInput('invalid condition', [{ path: 'condition', message: 'expected a condition as JSON' }]); }
     }
-    const condition = parsed === undefined ? null : await readCondition(database.db, principal, state, parsed, 'condition');
+    const condition = parsed === undefined ? null : await readCondition(database.db, principal, state, parsed, 'condition', 'filter');
     return streamCsv(reply, state, async function* () {
       let cursor: string | null = null;
       do {
