@@ -1,7 +1,7 @@
 // The contacts page: contacts filtered by a condition (the SQL compiler), sorted, a page at a time.
 // Pages are keyset pages over (sort value, pk), so a page costs the same however deep it is; the
 // cursor is opaque. Empty values sort last in either order. Text sorts by the first
-// SORT_TEXT_CHARS characters of its folded copy (case- and accent-insensitive, as conditions
+// SORT_TEXT_CHARS characters of its folded copy (case-insensitive: NFKC and lower case, as conditions
 // compare it); texts equal that far are in creation order. The cursor holds the last row's sort
 // value, and a text may be 100,000 characters: sorting on a prefix keeps every cursor short
 // enough for a URL, and a page exact however long the values are.
