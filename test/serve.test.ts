@@ -12,12 +12,16 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'segments-serve-'));
+// Servers a failed test left running are stopped at the end.
+const children = new Set<ChildProcess>();
 
 function serve(args: string[]): Promise<{ child: ChildProcess; url: string; stderr: () => string; exited: Promise<number | null> }> {
   if (!existsSync(join(root, 'dist/cli/main.js'))) throw new Error('dist/ is missing: run `npm run build` before these tests');
   const env = { ...process.env };
   delete env.DATABASE_URL;
   const child = spawn(process.execPath, [join(root, 'bin/segments'), 'serve', '--port', '0', '--log-level', 'warn', ...args], { env, cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  child.on('close', () => children.delete(child));
   let stderr = '';
   const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
   return new Promise((resolve, reject) => {
@@ -31,7 +35,10 @@ function serve(args: string[]): Promise<{ child: ChildProcess; url: string; stde
   });
 }
 
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(() => {
+  for (const child of children) child.kill('SIGKILL');
+  rmSync(dir, { recursive: true, force: true });
+});
 
 describe('segments serve', () => {
   it('creates the demo on first start, serves it, stops cleanly on SIGTERM, and keeps the data', async () => {
