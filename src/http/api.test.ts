@@ -456,6 +456,15 @@ describe.each<Dialect>(['sqlite', 'postgres'])('the HTTP API on %s', (dialect) =
     expect(Number(events.next_cursor)).toBeGreaterThan(Number(cursor));
     expect((await req('GET', `/v1/events?cursor=${events.next_cursor}`)).body).toEqual({ data: [], next_cursor: events.next_cursor });
     expectProblem(await req('GET', '/v1/events?cursor=-1'), 400, 'cursor');
+
+    // Filtered by segment and type, from the start of the feed: this segment's events only.
+    const ofSegment = (await req('GET', `/v1/events?segment_id=${seg.body.id}&limit=1000`)).body;
+    expect(ofSegment.data.map((e: { type: string; data: { contact_id: string } }) => [e.type, e.data.contact_id])).toEqual([['segment.entered', 'feed-1'], ['segment.left', 'feed-1']]);
+    expect(ofSegment.next_cursor).toBe(events.next_cursor);
+    const left = (await req('GET', `/v1/events?segment_id=${seg.body.id}&type=segment.left`)).body;
+    expect(left.data.map((e: { id: string }) => e.id)).toEqual([mine[1].id]);
+    expect((await req('GET', `/v1/events?segment_id=seg_nobody&cursor=${cursor}`)).body).toEqual({ data: [], next_cursor: events.next_cursor });
+    expectProblem(await req('GET', '/v1/events?type=segment.joined'), 400, 'type');
   });
 
   it.skipIf(skip)('imports CSV and JSON Lines uploads as jobs with a ledger that adds up and each bad row reported', async () => {

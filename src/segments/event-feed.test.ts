@@ -9,7 +9,7 @@ import { writeTransaction } from '../db/write-transaction.js';
 import { postgresTestUrl } from '../db/test-support/postgres.js';
 import { createAttribute } from '../contacts/attribute-store.js';
 import { runBackfills } from './backfill.js';
-import { EVENTS_PER_BLOCK, appendEvents, feedEnd, readEvents } from './event-feed.js';
+import { EVENTS_PER_BLOCK, appendEvents, feedEnd, readEvents, readMatchingEvents } from './event-feed.js';
 import type { OutboxEvent, SegmentEvent } from './event-feed.js';
 import { createSegment, updateSegment } from './segment-store.js';
 import { openEngine } from './test-support/engine.js';
@@ -87,6 +87,38 @@ describe.each<Dialect>(['sqlite', 'postgres'])('the event feed on %s', (dialect)
       // A cursor anywhere, inside a block or on its last event.
       for (const after of [1, 2, 500, EVENTS_PER_BLOCK + 1, EVENTS_PER_BLOCK + 2, n + 1, n + 2]) expect(await readAll(e, 300, after)).toEqual(expected.slice(after));
       expect(await feedEnd(e.database.db, e.workspaceId)).toBe(n + 2);
+    } finally {
+      await e.close();
+    }
+  });
+
+  it.skipIf(skip)('a filtered read gives the matching events in order, looks at a bounded number per page, and its cursor always moves on', async () => {
+    const e = await openEngine(dialect, pgUrl);
+    try {
+      const n = 5_000;
+      // sg_rare: every 997th event; in blocks of several sizes.
+      const written: OutboxEvent[] = Array.from({ length: n }, (_, i) => ({ type: i % 2 ? 'segment.left' : 'segment.entered', segmentId: i % 997 === 3 ? 'sg_rare' : `sg_${i % 5}`, version: 1, contactId: `c${i}` }));
+      for (let i = 0; i < n; i += 1_300) await writeTransaction(e.database, (tx) => appendEvents(tx, e.workspaceId, written.slice(i, i + 1_300), 1_000));
+      const rare = (ev: SegmentEvent) => ev.segmentId === 'sg_rare';
+      const all = await readAll(e, 5_000);
+      for (const [limit, maxScanned] of [[1, 10_000], [2, 700], [1_000, 1_500], [3, 1]] as const) {
+        const got: SegmentEvent[] = [];
+        let cursor = 0, pages = 0;
+        for (;;) {
+          const page = await readMatchingEvents(e.database.db, e.workspaceId, cursor, limit, rare, maxScanned);
+          expect(page.events.length).toBeLessThanOrEqual(limit);
+          expect(page.next - cursor, 'what a page looked at').toBeLessThanOrEqual(maxScanned);
+          got.push(...page.events);
+          if (page.next === cursor) break;
+          expect(page.next).toBeGreaterThan(cursor);
+          cursor = page.next;
+          pages++;
+        }
+        expect(got, `limit ${limit}, ${maxScanned} looked at`).toEqual(all.filter(rare));
+        expect(cursor).toBe(n);
+        if (maxScanned === 700) expect(pages).toBeGreaterThanOrEqual(Math.ceil(n / 700));
+      }
+      expect((await readMatchingEvents(e.database.db, e.workspaceId, 0, 10, (ev) => ev.type === 'segment.left')).events.map((ev) => ev.contactId)).toEqual(['c1', 'c3', 'c5', 'c7', 'c9', 'c11', 'c13', 'c15', 'c17', 'c19']);
     } finally {
       await e.close();
     }

@@ -169,5 +169,28 @@ export async function readEvents(db: Tx, workspaceId: string, after = 0, limit =
   }
   return out;
 }
+/**
+ * The events after `after` that pass `test`, at most `limit`, looking at no more than `maxScanned`
+ * events: a filter on a rare segment must not read the whole feed for one page. `next` is where the
+ * next page starts (the last event looked at), so a page with fewer events, even none, still moves on.
+ */
+export async function readMatchingEvents(
+  db: Tx, workspaceId: string, after: number, limit: number, test: (e: SegmentEvent) => boolean, maxScanned = 10_000,
+): Promise<{ events: SegmentEvent[]; next: number }> {
+  const events: SegmentEvent[] = [];
+  let next = after, scanned = 0;
+  while (events.length < limit && scanned < maxScanned) {
+    const window = Math.min(1_000, maxScanned - scanned);
+    const read = await readEvents(db, workspaceId, next, window);
+    for (const e of read) {
+      next = e.seq;
+      scanned++;
+      if (test(e) && events.push(e) === limit) break;
+    }
+    if (read.length < window) break;
+  }
+  return { events, next };
+}
+
 /** Blocks read per query at most: most pages of the feed are in the first few. */
 const BLOCKS_PER_READ = 8;

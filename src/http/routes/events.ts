@@ -5,7 +5,7 @@ import { Type } from 'typebox';
 import type { Static } from 'typebox';
 import type { App } from '../../app.js';
 import { InvalidInput } from '../../errors.js';
-import { readEvents } from '../../segments/event-feed.js';
+import { readEvents, readMatchingEvents } from '../../segments/event-feed.js';
 import { principalOf } from '../auth.js';
 import { PageQuery, iso, pageLimit, problems } from '../schemas.js';
 
@@ -15,7 +15,11 @@ const EventSchema = Type.Object({
   timestamp: Type.String(),
   data: Type.Object({ segment_id: Type.String(), segment_version: Type.Integer(), contact_id: Type.Union([Type.String(), Type.Null()]) }),
 });
-const EventsQuery = Type.Object(PageQuery, { additionalProperties: false });
+const EventsQuery = Type.Object({
+  ...PageQuery,
+  segment_id: Type.Optional(Type.String({ minLength: 1, maxLength: 255, description: 'only this segment\'s events' })),
+  type: Type.Optional(Type.Union([Type.Literal('segment.entered'), Type.Literal('segment.left'), Type.Literal('segment.deleted')], { description: 'only events of this type' })),
+}, { additionalProperties: false });
 
 /** A cursor that is an event's sequence number (this feed's, and a webhook's deliveries'); 0 when absent. */
 export function readSeqCursor(cursor: string | undefined): number {
@@ -27,15 +31,22 @@ export function readSeqCursor(cursor: string | undefined): number {
 export async function eventRoutes(v1: FastifyInstance, app: App): Promise<void> {
   v1.get<{ Querystring: Static<typeof EventsQuery> }>('/events', {
     schema: {
-      tags: ['events'], summary: 'Membership events, oldest first, after the cursor', querystring: EventsQuery,
+      tags: ['events'], summary: 'Membership events, oldest first, after the cursor; optionally of one segment or one type', querystring: EventsQuery,
       response: { 200: Type.Object({ data: Type.Array(EventSchema), next_cursor: Type.String() }), ...problems(400, 401, 403) },
     },
   }, async (request) => {
+    const { segment_id: segmentId, type } = request.query;
     const after = readSeqCursor(request.query.cursor);
-    const events = await readEvents(app.database.db, principalOf(request).workspaceId, after, pageLimit(request.query.limit));
+    const limit = pageLimit(request.query.limit);
+    const ws = principalOf(request).workspaceId;
+    // Filtered, a page looks at up to 10,000 events: it may hold fewer than `limit`, or none, and
+    // `next_cursor` still moves past what it looked at.
+    const { events, next } = segmentId === undefined && type === undefined
+      ? await readEvents(app.database.db, ws, after, limit).then((all) => ({ events: all, next: all.length > 0 ? all[all.length - 1].seq : after }))
+      : await readMatchingEvents(app.database.db, ws, after, limit, (e) => (segmentId === undefined || e.segmentId === segmentId) && (type === undefined || e.type === type));
     return {
       data: events.map((e) => ({ id: String(e.seq), type: e.type, timestamp: iso(e.at)!, data: { segment_id: e.segmentId, segment_version: e.segmentVersion, contact_id: e.contactId } })),
-      next_cursor: String(events.length > 0 ? events[events.length - 1].seq : after),
+      next_cursor: String(next),
     };
   });
 }
