@@ -178,6 +178,8 @@ export interface WebhookSubscriptionsTable {
   secret: string;
   cursor_seq: Int8;
   created_ms: Int8;
+  /** JSON `{"segment_ids"?: [...], "types"?: [...]}`: the events kept; null, every one. */
+  filter: string | null;
 }
 
 export interface WebhookDeliveriesTable {

@@ -14,6 +14,7 @@ import { dialectOf, writeTransaction } from '../db/write-transaction.js';
 import type { Tx } from '../db/write-transaction.js';
 import { insertRows } from '../db/bulk-insert.js';
 import { readEvents } from '../segments/event-feed.js';
+import { keepsEvent, readFilter } from './subscriptions.js';
 import { sleep } from '../segments/worker.js';
 import { signatureOf } from './signing.js';
 import { checkWebhookTarget } from './target-check.js';
@@ -61,12 +62,19 @@ async function enqueueDeliveries(database: Database, now: number): Promise<numbe
   let total = 0;
   for (const { id } of subscriptions) {
     total += await writeTransaction(database, async (tx) => {
-      let q = tx.selectFrom('webhook_subscriptions').select(['id', 'workspace_id', 'cursor_seq']).where('id', '=', id);
+      let q = tx.selectFrom('webhook_subscriptions').select(['id', 'workspace_id', 'cursor_seq', 'filter']).where('id', '=', id);
       if (dialectOf(tx) === 'postgres') q = q.forUpdate().skipLocked();
       const sub = await q.executeTakeFirst();
       if (!sub) return 0;
-      const events = await readEvents(tx, sub.workspace_id, Number(sub.cursor_seq), 1000);
-      if (events.length === 0) return 0;
+      const read = await readEvents(tx, sub.workspace_id, Number(sub.cursor_seq), 1000);
+      if (read.length === 0) return 0;
+      // The cursor moves past every event read; a filtered subscription gets deliveries of its own.
+      const filter = readFilter(sub.filter);
+      const events = read.filter((e) => keepsEvent(filter, e));
+      if (events.length === 0) {
+        await tx.updateTable('webhook_subscriptions').set({ cursor_seq: read[read.length - 1].seq }).where('id', '=', sub.id).execute();
+        return 0;
+      }
       const names = new Map((await tx.selectFrom('segments').select(['id', 'name']).where('workspace_id', '=', sub.workspace_id).execute()).map((s) => [s.id, s.name]));
       await insertRows(tx, 'webhook_deliveries', ['id', 'subscription_id', 'workspace_id', 'event_seq', 'contact_id', 'payload', 'status', 'next_attempt_ms', 'created_ms'],
         events.map((e) => [
@@ -77,7 +85,7 @@ async function enqueueDeliveries(database: Database, now: number): Promise<numbe
           }),
           'pending', now, now,
         ]), { onConflictDoNothing: true });
-      await tx.updateTable('webhook_subscriptions').set({ cursor_seq: events[events.length - 1].seq }).where('id', '=', sub.id).execute();
+      await tx.updateTable('webhook_subscriptions').set({ cursor_seq: read[read.length - 1].seq }).where('id', '=', sub.id).execute();
       return events.length;
     });
   }

@@ -61,6 +61,7 @@ describe.each<Dialect>(['sqlite', 'postgres'])('webhook delivery on %s', (dialec
   let receiver: Server;
   let receiverUrl: string;
   const received: Received[] = [];
+  const receivedPaths = new WeakMap<Received, string>();
   /** webhook-ids the receiver answers 500 to, once each. */
   const failOnce = new Set<string>();
   let alwaysFail = false;
@@ -73,7 +74,9 @@ describe.each<Dialect>(['sqlite', 'postgres'])('webhook delivery on %s', (dialec
       request.on('data', (c) => { body += c; });
       request.on('end', () => {
         const id = String(request.headers['webhook-id']);
-        received.push({ headers: request.headers, body });
+        const entry = { headers: request.headers, body };
+        received.push(entry);
+        receivedPaths.set(entry, request.url ?? '');
         const fail = alwaysFail || (request.url === '/flaky' && !failOnce.has(id));
         if (request.url === '/flaky') failOnce.add(id);
         response.statusCode = fail ? 500 : 204;
@@ -140,6 +143,38 @@ describe.each<Dialect>(['sqlite', 'postgres'])('webhook delivery on %s', (dialec
     expect(deliveries.map((d: { status: string }) => d.status)).toEqual(['delivered', 'delivered', 'delivered']);
     expect(deliveries.every((d: { attempts: number }) => d.attempts === 2)).toBe(true);
     expect((await t.request('DELETE', `/v1/webhooks/${sub.body.data.id}`)).status).toBe(204);
+  });
+
+  it.skipIf(skip)('a subscription to some segments or types gets only their events; the filter is checked and shown', async () => {
+    const a = await t.request('POST', '/v1/segments', { json: { name: 'Filter A', condition: { attr: 'country', op: 'eq', value: 'FA' } } });
+    const b = await t.request('POST', '/v1/segments', { json: { name: 'Filter B', condition: { attr: 'country', op: 'in', value: ['FA', 'FB'] } } });
+    await t.settle();
+    const onlyA = await t.request('POST', '/v1/webhooks', { json: { url: `${receiverUrl}/only-a`, segment_ids: [a.body.id] } });
+    const onlyLeft = await t.request('POST', '/v1/webhooks', { json: { url: `${receiverUrl}/only-left`, segment_ids: [a.body.id, b.body.id], types: ['segment.left'] } });
+    expect(onlyA.status).toBe(201);
+    expect(onlyA.body.data).toMatchObject({ segment_ids: [a.body.id], types: null });
+    expect(onlyLeft.body.data).toMatchObject({ segment_ids: [a.body.id, b.body.id], types: ['segment.left'] });
+    const listed = (await t.request('GET', '/v1/webhooks')).body.data.find((w: { id: string }) => w.id === onlyLeft.body.data.id);
+    expect(listed).toMatchObject({ segment_ids: [a.body.id, b.body.id], types: ['segment.left'] });
+
+    received.length = 0;
+    await t.request('POST', '/v1/contacts', { json: { id: 'f1', attributes: { country: 'FA' } } }); // enters A and B
+    await t.request('PATCH', '/v1/contacts/f1', { json: { attributes: { country: 'FB' } } }); // leaves A
+    await t.request('PATCH', '/v1/contacts/f1', { json: { attributes: { country: 'NO' } } }); // leaves B
+    clock = Date.now();
+    for (let i = 0; i < 4; i++) await pass();
+    const got = (path: string) => received.filter((r) => r.body.includes('"f1"') && receivedPaths.get(r) === path)
+      .map((r) => JSON.parse(r.body)).map((e) => `${e.type} ${e.data.segment_id === a.body.id ? 'A' : e.data.segment_id === b.body.id ? 'B' : '?'}`);
+    expect(got('/only-a')).toEqual(['segment.entered A', 'segment.left A']);
+    expect(got('/only-left')).toEqual(['segment.left A', 'segment.left B']);
+
+    const bad = await t.request('POST', '/v1/webhooks', { json: { url: `${receiverUrl}/x`, segment_ids: [a.body.id, 'seg_nobody'], types: ['segment.joined'] } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.errors.map((e: { path: string }) => e.path)).toEqual(['types[0]']);
+    const unknown = await t.request('POST', '/v1/webhooks', { json: { url: `${receiverUrl}/x`, segment_ids: [a.body.id, 'seg_nobody'] } });
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.errors).toEqual([{ path: 'segment_ids[1]', message: 'no segment with id "seg_nobody"' }]);
+    for (const sub of [onlyA, onlyLeft]) expect((await t.request('DELETE', `/v1/webhooks/${sub.body.data.id}`)).status).toBe(204);
   });
 
   it.skipIf(skip)('marks a delivery failed after the last retry, and replays it on request', async () => {

@@ -10,6 +10,7 @@ import { webhooksMigration } from './0005-webhooks.js';
 import { segmentCountsMigration } from './0006-segment-counts.js';
 import { membershipsByContactMigration } from './0007-memberships-by-contact.js';
 import { eventBlocksMigration } from './0008-event-blocks.js';
+import { webhookFiltersMigration } from './0009-webhook-filters.js';
 
 export function migrationsFor(dialect: Dialect): Record<string, Migration> {
   return {
@@ -21,6 +22,7 @@ export function migrationsFor(dialect: Dialect): Record<string, Migration> {
     '0006_segment_counts': segmentCountsMigration(dialect),
     '0007_memberships_by_contact': membershipsByContactMigration(dialect),
     '0008_event_blocks': eventBlocksMigration(dialect),
+    '0009_webhook_filters': webhookFiltersMigration(dialect),
   };
 }
 

@@ -14,10 +14,18 @@ import { principalOf } from '../auth.js';
 import { readSeqCursor } from './events.js';
 import { IdParams, PageQuery, iso, pageLimit, problems } from '../schemas.js';
 
-const SubscriptionSchema = Type.Object({ id: Type.String(), url: Type.String(), description: Type.String(), created_at: Type.String() });
+const EventType = Type.Union([Type.Literal('segment.entered'), Type.Literal('segment.left'), Type.Literal('segment.deleted')]);
+const SubscriptionSchema = Type.Object({
+  id: Type.String(), url: Type.String(), description: Type.String(),
+  segment_ids: Type.Union([Type.Array(Type.String()), Type.Null()], { description: 'only these segments\' events; null: every segment' }),
+  types: Type.Union([Type.Array(Type.String()), Type.Null()], { description: 'only events of these types; null: every type' }),
+  created_at: Type.String(),
+});
 const CreateBody = Type.Object({
   url: Type.String({ minLength: 1, maxLength: 2000, description: 'http(s); local and private addresses are refused' }),
   description: Type.Optional(Type.String({ maxLength: 1000 })),
+  segment_ids: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 255 }), { minItems: 1, maxItems: 100, description: 'deliver only these segments\' events' })),
+  types: Type.Optional(Type.Array(EventType, { minItems: 1, maxItems: 3, description: 'deliver only events of these types' })),
 }, { additionalProperties: false });
 const DeliverySchema = Type.Object({
   id: Type.String({ description: 'the webhook-id header, the same on every attempt' }), event_id: Type.String(), status: Type.String(), attempts: Type.Integer(),
@@ -27,7 +35,9 @@ const DeliverySchema = Type.Object({
 const DeliveryParams = Type.Object({ id: Type.String({ maxLength: 255 }), delivery: Type.String({ maxLength: 255 }) }, { additionalProperties: false });
 const DeliveriesQuery = Type.Object({ ...PageQuery, status: Type.Optional(Type.Union([Type.Literal('pending'), Type.Literal('delivered'), Type.Literal('failed')])) }, { additionalProperties: false });
 
-const view = (s: Subscription) => ({ id: s.id, url: s.url, description: s.description, created_at: iso(s.createdMs)! });
+const view = (s: Subscription) => ({
+  id: s.id, url: s.url, description: s.description, segment_ids: s.filter.segmentIds ? [...s.filter.segmentIds] : null, types: s.filter.types ? [...s.filter.types] : null, created_at: iso(s.createdMs)!,
+});
 
 export async function webhookRoutes(v1: FastifyInstance, app: App, options: { allowPrivate: boolean }): Promise<void> {
   const { database } = app;
@@ -38,13 +48,15 @@ export async function webhookRoutes(v1: FastifyInstance, app: App, options: { al
 
   v1.post<{ Body: Static<typeof CreateBody> }>('/webhooks', {
     schema: {
-      tags: ['webhooks'], summary: 'Subscribe a URL to membership events from now on (the signing secret is shown once, here)', body: CreateBody,
+      tags: ['webhooks'], summary: 'Subscribe a URL to membership events from now on, optionally of some segments or types (the signing secret is shown once, here)', body: CreateBody,
       response: { 201: Type.Object({ secret: Type.String(), data: SubscriptionSchema }), ...problems(400, 401, 403) },
     },
   }, async (request, reply) => {
     const ws = principalOf(request).workspaceId;
     const url = (await checkWebhookTarget(request.body.url, { allowPrivate: options.allowPrivate })).toString();
-    const { subscription, secret } = await writeTransaction(database, (tx) => createSubscription(tx, ws, { url, description: request.body.description }));
+    const { segment_ids: segmentIds, types, description } = request.body;
+    const filter = { ...(segmentIds && { segmentIds }), ...(types && { types }) };
+    const { subscription, secret } = await writeTransaction(database, (tx) => createSubscription(tx, ws, { url, description, filter }));
     return reply.code(201).send({ secret, data: view(subscription) });
   });
 
