@@ -242,24 +242,26 @@ async function readNamedContacts(tx: Tx, state: WorkspaceState, keys: ReadonlyAr
   }
   const found = new Map<number, Entry>();
   const dialect = dialectOf(tx);
-  // Each contact's memberships come with it, a list in one column: a single write's separate read
-  // of them was a statement of its own (9 µs of bench:write's p50). They are read by the
-  // (contact_pk, segment_id) index, not the key (workspace, segment, contact), which would walk
-  // every member; and from that index alone (it holds workspace_id too on SQLite). A segment id
-  // (seg_ and hex digits) holds no comma.
-  const memberIds = dialect === 'sqlite'
-    ? sql<string | null>`(select group_concat(m.segment_id, ',') from segment_members m where m.contact_pk = c.pk and +m.workspace_id = c.workspace_id)`
-    : sql<string | null>`(select string_agg(m.segment_id, ',') from segment_members m where m.contact_pk = c.pk and m.workspace_id = c.workspace_id)`;
+  // The memberships are read by the (contact_pk, segment_id) index, not the key (workspace,
+  // segment, contact), which would walk every member; and from that index alone (it holds
+  // workspace_id too on SQLite). On SQLite they come with each contact, a list in one column (a
+  // segment id, seg_ and hex digits, holds no comma): a single write's separate read of them was a
+  // statement of its own (9 µs of bench:write's p50). On PostgreSQL they are read after the rows
+  // are locked: a subquery beside FOR UPDATE keeps the snapshot from before a wait for another
+  // writer's lock, and would read the memberships that writer has since replaced.
+  const memberIds = sql<string | null>`(select group_concat(m.segment_id, ',') from segment_members m where m.contact_pk = c.pk and +m.workspace_id = c.workspace_id)`;
   const read = async (column: 'id' | 't1' | 't5', values: readonly string[]) => {
     for (let i = 0; i < values.length; i += IN_LIST) {
-      let q = tx.selectFrom('contacts as c').innerJoin('contact_documents as d', 'd.contact_pk', 'c.pk')
-        .select(['c.pk', 'c.id', 'd.document as attributes', 'c.version', 'c.created_ms', 'c.next_change_ms', memberIds.as('member_ids')])
+      const q = tx.selectFrom('contacts as c').innerJoin('contact_documents as d', 'd.contact_pk', 'c.pk')
+        .select(['c.pk', 'c.id', 'd.document as attributes', 'c.version', 'c.created_ms', 'c.next_change_ms'])
         .where('c.workspace_id', '=', ws).where(`c.${column}` as 'c.id', 'in', values.slice(i, i + IN_LIST)).orderBy('c.pk');
-      if (dialect === 'postgres') q = q.forUpdate();
-      for (const r of await q.execute()) {
+      const rows: Array<{ pk: number | string; id: string; attributes: string; version: number; created_ms: number | string; next_change_ms: number | string | null; member_ids?: string | null }> = dialect === 'sqlite'
+        ? await q.select(memberIds.as('member_ids')).execute()
+        : await q.forUpdate().execute();
+      for (const r of rows) {
         const pk = Number(r.pk);
         if (found.has(pk)) continue;
-        const members = r.member_ids === null ? [] : r.member_ids.split(',');
+        const members = r.member_ids ? r.member_ids.split(',') : [];
         found.set(pk, {
           pk, id: r.id, isNew: false, createdMs: Number(r.created_ms), values: JSON.parse(r.attributes) as Record<string, StoredValue>, version: r.version,
           changed: false, storedMembers: new Set(members), members: new Set(members), entered: new Set(), prepared: null, nextChange: Infinity,
@@ -271,6 +273,18 @@ async function readNamedContacts(tx: Tx, state: WorkspaceState, keys: ReadonlyAr
   await read('id', [...ids]);
   await read(EXTERNAL_ID_COLUMN as 't5', [...externalIds]);
   await read(EMAIL_COLUMN as 't1', [...emails]);
+  if (dialect === 'postgres') {
+    const pks = [...found.keys()];
+    for (let i = 0; i < pks.length; i += IN_LIST) {
+      const rows = await tx.selectFrom('segment_members as m').select(['m.contact_pk', 'm.segment_id'])
+        .where('m.workspace_id', '=', ws).where('m.contact_pk', 'in', pks.slice(i, i + IN_LIST)).execute();
+      for (const r of rows) {
+        const e = found.get(Number(r.contact_pk))!;
+        (e.storedMembers as Set<string>).add(r.segment_id);
+        e.members.add(r.segment_id);
+      }
+    }
+  }
   return [...found.values()].sort((a, b) => a.pk - b.pk);
 }
 
