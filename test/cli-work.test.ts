@@ -1,4 +1,4 @@
-// `segments --version`, `--help`; `segments work` end to end: one pass, a refused --interval, and --watch stopped by SIGINT.
+// `segments --version`, `--help`; `segments work` end to end: one pass, a refused --interval, and --watch stopped by SIGINT; `segment members`, `attribute`, `export`.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,7 +22,7 @@ describe('segments --version and --help', () => {
   it('lists the commands and exits 0', () => {
     const r = spawnSync(bin, ['--help'], { encoding: 'utf8', env, timeout: 60_000 });
     expect(r.status).toBe(0);
-    for (const command of ['evaluate', 'import', 'serve', 'verify', 'work', 'segment', 'attribute', 'token']) expect(r.stdout).toMatch(new RegExp(`^  ${command}\\b`, 'm'));
+    for (const command of ['evaluate', 'import', 'export', 'serve', 'verify', 'work', 'segment', 'attribute', 'token']) expect(r.stdout).toMatch(new RegExp(`^  ${command}\\b`, 'm'));
   });
 });
 
@@ -104,5 +104,52 @@ describe('segments attribute', () => {
     const missing = run('attribute', 'delete', 'score');
     expect(missing.status).toBe(2);
     expect(missing.stderr).toContain('score');
+  });
+});
+
+describe('segments export', () => {
+  it('writes every contact as CSV, or those a condition picks, and reads back through import to the same state', () => {
+    const db = join(dir, 'export.sqlite');
+    const run = (...args: string[]) => spawnSync(bin, [...args, '--db', db], { encoding: 'utf8', env, timeout: 60_000 });
+    expect(run('attribute', 'create', 'score', 'number').status).toBe(0);
+    const file = join(dir, 'export-people.jsonl');
+    writeFileSync(file, [
+      { id: 'a', email: 'a@example.com', score: 5, tags: ['vip', 'beta'] },
+      { id: 'b', name: '=HYPERLINK("x")', score: 50 },
+      { id: 'c', name: 'Comma, "quoted"' },
+    ].map((row) => JSON.stringify(row)).join('\n'));
+    expect(run('import', file, '--quiet').status).toBe(0);
+
+    const all = run('export');
+    expect(all.status).toBe(0);
+    const lines = all.stdout.split('\r\n').filter(Boolean);
+    const header = lines[0]!.split(',');
+    expect(header[0]).toBe('id');
+    expect(header).toEqual(expect.arrayContaining(['email', 'name', 'tags', 'score']));
+    expect(lines.map((l) => l.split(',')[0])).toEqual(['id', 'a', 'b', 'c']);
+    const cell = (line: string, key: string) => line.split(',')[header.indexOf(key)];
+    expect(cell(lines[1]!, 'tags')).toBe('vip;beta');
+    expect(cell(lines[1]!, 'score')).toBe('5');
+    expect(lines[2]).toContain('"\'=HYPERLINK(""x"")"'); // a formula is escaped, quotes doubled
+    expect(lines[3]).toContain('"Comma, ""quoted"""');
+
+    const picked = run('export', '--condition', '{"attr": "score", "op": "gte", "value": 10}');
+    expect(picked.stdout.split('\r\n').filter(Boolean).map((l) => l.split(',')[0])).toEqual(['id', 'b']);
+
+    // The file export re-imports as "unchanged": the format round-trips.
+    const out = join(dir, 'exported.csv');
+    expect(run('export', '--out', out).status).toBe(0);
+    expect(readFileSync(out, 'utf8')).toBe(all.stdout);
+    const again = run('import', out, '--quiet');
+    expect(again.status).toBe(0);
+    expect(again.stdout + again.stderr).toMatch(/unchanged\s+3\b/);
+
+    const bad = run('export', '--condition', '{"attr": "score", "op": "contains", "value": 1}');
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('invalid condition');
+    expect(bad.stdout).toBe('');
+    const notJson = run('export', '--condition', '{score');
+    expect(notJson.status).toBe(2);
+    expect(notJson.stderr).toContain('--condition is not JSON');
   });
 });

@@ -13,7 +13,7 @@ import { runBackfills } from '../segments/backfill.js';
 import { createSegment, getSegment } from '../segments/segment-store.js';
 import { openEngine } from '../segments/test-support/engine.js';
 import { verifyWorkspace } from '../segments/verify.js';
-import { csvCell, EXIT_IMPORTED, EXIT_REFUSED, EXIT_ROWS_REJECTED, EXIT_STOPPED, runImport } from './import-command.js';
+import { EXIT_IMPORTED, EXIT_REFUSED, EXIT_ROWS_REJECTED, EXIT_STOPPED, runImport } from './import-command.js';
 import type { ImportCommandOptions } from './import-command.js';
 
 let dir: string;
@@ -189,14 +189,6 @@ describe('segments import progress', () => {
     await run({ file: await file('quiet.csv', big), batchSize: 10, stderr, now: () => clock.t, quiet: true }, slowSink(clock));
     expect(stderr.text()).not.toContain('rows/s,');
     expect(stderr.text()).toMatch(/^segments import: quiet\.csv/);
-  });
-});
-
-describe('csvCell', () => {
-  it('quotes what needs quoting and defuses what a spreadsheet would run as a formula', () => {
-    expect(['a', 'a,b', 'say "hi"', 'two\nlines', '=1+1', '-2', '@x', ''].map(csvCell)).toEqual([
-      'a', '"a,b"', '"say ""hi"""', '"two\nlines"', "'=1+1", "'-2", "'@x", '',
-    ]);
   });
 });
 

@@ -6,6 +6,7 @@ import type { WriteStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { finished } from 'node:stream/promises';
+import { csvLine } from '../contacts/contact-csv.js';
 import type { ContactSink } from '../contacts/import/contact-sink.js';
 import { formatOfFileName, importContacts, ImportRefused, ImportStopped, MAX_BATCH_SIZE } from '../contacts/import/import-contacts.js';
 import type { ImportFormat, ImportProgress, RefusalProblem } from '../contacts/import/import-contacts.js';
@@ -192,17 +193,8 @@ class ErrorsFile {
 
   private line(cells: string[]): void {
     if (this.failure) return;
-    this.stream.write(`${cells.map(csvCell).join(',')}\r\n`);
+    this.stream.write(csvLine(cells));
   }
-}
-
-/**
- * One CSV cell. A cell that a spreadsheet would read as a formula (starting with = + - @ or a tab)
- * gets a leading `'`: the report quotes values from the imported file, which could carry one.
- */
-export function csvCell(value: string): string {
-  const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
-  return /[",\r\n]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
 }
 
 /**

@@ -5,6 +5,7 @@ import { readStdin } from './read-stdin.js';
 import { runEvaluate } from './evaluate-command.js';
 import type { Engine } from './evaluate-command.js';
 import { addStoreOptions, registerStoreCommands, withApp } from './store-commands.js';
+import { runExport } from './export-command.js';
 import { runImport } from './import-command.js';
 import { runServe } from './serve-command.js';
 
@@ -68,6 +69,15 @@ Examples:
       exitCode = await withApp(o, (app) => runImport({
         file, workspaceId: o.workspace, sink: app.contacts, format: o.format, batchSize: o.batchSize, errorsFile: o.errors, quiet: o.quiet, stderr: process.stderr,
       }), { longWrites: true });
+    });
+
+  addStoreOptions(program.command('export')
+    .description('Write the workspace\'s contacts as CSV (id and every attribute, as `segments import` reads them back): all of them, or those --condition picks.')
+    .option('--condition <json>', 'a condition the contacts must meet, as JSON: \'{"attr":"plan","op":"eq","value":"pro"}\'')
+    .option('--out <file>', 'write to this file instead of standard output')
+    .addHelpText('after', '\nExit status: 0 written; 2 the condition was refused (nothing written).'))
+    .action(async (o: { workspace: string; db?: string; databaseUrl?: string; condition?: string; out?: string }) => {
+      exitCode = await withApp(o, (app) => runExport(app, { workspaceId: o.workspace, condition: o.condition, out: o.out, stderr: process.stderr }));
     });
 
   program.command('serve')

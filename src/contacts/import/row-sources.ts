@@ -10,12 +10,15 @@
 //   does a blank cell (white space only) of a type where blank means missing: number, boolean, date,
 //   enum, and a list cell with no texts between its `;`. A text cell is stored as given, never trimmed.
 // - CSV: a list cell holds texts separated by `;`.
+// - CSV: a cell of an apostrophe before = + - @, a tab or a carriage return loses the apostrophe, the
+//   formula escape an export adds (src/contacts/contact-csv.ts), as a spreadsheet reads it.
 // - JSON Lines: each line is an object of `id` and attribute keys with JSON values; `null` removes a
 //   value. An unknown key rejects that row (there is no header to refuse).
 import { isBlank, fold } from '../../conditions/fold.js';
 import { SEGMENTS_FIELD } from '../../conditions/schema.js';
 import type { AttributeDef } from '../../conditions/types.js';
 import { splitListCell } from '../coerce.js';
+import { unescapeCsvCell } from '../contact-csv.js';
 import { CsvTokenizer } from './csv-tokenizer.js';
 import type { CsvItem } from './csv-tokenizer.js';
 import { JsonLinesReader } from './json-lines-reader.js';
@@ -145,7 +148,7 @@ class CsvRows implements RowSource {
     const data: Row = {};
     const problems: Rejection[] = [];
     for (let i = 0; i < cells.length; i++) {
-      const cell = cells[i];
+      const cell = unescapeCsvCell(cells[i]);
       if (cell === '') continue;
       const column = this.columns![i];
       if (cell.includes(REPLACEMENT_CHARACTER)) {

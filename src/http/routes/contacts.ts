@@ -9,8 +9,7 @@ import type { Static } from 'typebox';
 import type { App } from '../../app.js';
 import type { Principal } from '../../access/tokens.js';
 import { hiddenSegments } from '../../access/visibility.js';
-import type { StoredValues } from '../../conditions/contact-values.js';
-import type { Schema } from '../../conditions/types.js';
+import { attributesView, contactsCsv } from '../../contacts/contact-csv.js';
 import { listContacts } from '../../contacts/contact-list.js';
 import type { StoredContact } from '../../contacts/contact-store.js';
 import type { ContactListQuery } from '../../contacts/contact-list.js';
@@ -20,7 +19,6 @@ import type { WorkspaceState } from '../../segments/workspace-state.js';
 import { principalOf } from '../auth.js';
 import { IdParams, iso, pageLimit, problems } from '../schemas.js';
 import { readCondition } from './conditions.js';
-import { csvLine } from './csv.js';
 
 const ContactSchema = Type.Object({
   id: Type.String(),
@@ -50,17 +48,6 @@ const ExportQuery = Type.Object({
   condition: Type.Optional(Type.String({ maxLength: 1_000_000 })),
 }, { additionalProperties: false });
 const PageSchema = Type.Object({ data: Type.Array(ContactSchema), next_cursor: Type.Union([Type.String(), Type.Null()]) });
-
-/** Values as the API shows them: dates as ISO instants, the rest as stored. */
-function attributesView(schema: Schema, values: StoredValues): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const def of schema) {
-    const v = Object.prototype.hasOwnProperty.call(values, def.key) ? values[def.key] : undefined;
-    if (v === undefined || v === null) continue;
-    out[def.key] = def.type === 'date' && typeof v === 'number' ? new Date(v).toISOString() : v;
-  }
-  return out;
-}
 
 /** A write body as the store's row: `id` plus the attributes; error paths say where each value was. */
 function readWriteBody(body: Record<string, unknown>, id?: string): { row: Record<string, unknown>; prefix: string } {
@@ -203,17 +190,5 @@ export async function contactRoutes(v1: FastifyInstance, app: App): Promise<void
 type ListedPage = Awaited<ReturnType<typeof listContacts>>['contacts'];
 
 async function streamCsv(reply: FastifyReply, state: WorkspaceState, pages: () => AsyncGenerator<ListedPage>): Promise<FastifyReply> {
-  const columns = state.schema.map((a) => a.key);
-  async function* lines() {
-    yield csvLine(['id', ...columns]);
-    for await (const contacts of pages()) {
-      let chunk = '';
-      for (const c of contacts) {
-        const view = attributesView(state.schema, c.values);
-        chunk += csvLine([c.id, ...columns.map((k) => { const v = view[k]; return v === undefined ? '' : typeof v === 'number' ? v : Array.isArray(v) ? v.join(';') : String(v); })]);
-      }
-      yield chunk;
-    }
-  }
-  return reply.type('text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="contacts.csv"').send(Readable.from(lines()));
+  return reply.type('text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="contacts.csv"').send(Readable.from(contactsCsv(state.schema, pages())));
 }

@@ -1,0 +1,57 @@
+// `segments export`: the workspace's contacts as CSV — all of them, or those a condition picks —
+// to standard output or a file, in the format `GET /v1/contacts/export` sends and `segments
+// import` reads back.
+import { createWriteStream } from 'node:fs';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { App } from '../app.js';
+import { contactsCsv } from '../contacts/contact-csv.js';
+import { listContacts } from '../contacts/contact-list.js';
+import type { Condition } from '../conditions/types.js';
+import { validate } from '../conditions/validate.js';
+
+export interface ExportCommandOptions {
+  readonly workspaceId: string;
+  /** The condition as JSON text, as the user typed it. */
+  readonly condition?: string;
+  /** A file to write; standard output when absent. */
+  readonly out?: string;
+  readonly stderr: NodeJS.WritableStream;
+}
+
+const PAGE = 1000;
+
+/** Returns the exit code: 0 written, 2 the condition was refused (nothing written). */
+export async function runExport(app: App, options: ExportCommandOptions): Promise<number> {
+  const state = await app.states.get(app.database.db, options.workspaceId);
+  let condition: Condition | null = null;
+  if (options.condition !== undefined) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(options.condition);
+    } catch (error) {
+      options.stderr.write(`segments: --condition is not JSON: ${(error as Error).message}\n`);
+      return 2;
+    }
+    // The filter a contact list takes: every segments operator, "in no segment" included.
+    const result = validate(state.schema, parsed, { segments: 'conversation', isKnownSegment: (id) => state.byId.has(id) });
+    if (!result.ok) {
+      options.stderr.write(`segments: invalid condition:\n${result.issues.map((i) => `  ${i.path || '(condition)'}: ${i.message}\n`).join('')}`);
+      return 2;
+    }
+    condition = result.condition;
+  }
+  const context = { workspaceId: state.workspaceId, columns: state.columns, timeZone: state.timeZone, now: Date.now() };
+  async function* pages() {
+    let cursor: string | null = null;
+    do {
+      const page = await listContacts(app.database.db, context, { condition, limit: PAGE, cursor });
+      yield page.contacts;
+      cursor = page.next;
+    } while (cursor !== null);
+  }
+  const sink = options.out === undefined ? process.stdout : createWriteStream(options.out);
+  // stdout stays open for whatever the process writes next; a file is closed when the CSV ends.
+  await pipeline(Readable.from(contactsCsv(state.schema, pages())), sink, { end: options.out !== undefined });
+  return 0;
+}
