@@ -98,6 +98,12 @@ describe.each<Dialect>(['sqlite', 'postgres'])('the HTTP API on %s', (dialect) =
     // Disabled: the segment using it keeps working; a new definition may not use it.
     expect((await req('PATCH', '/v1/attributes/plan', { json: { enabled: false } })).body.enabled).toBe(false);
     expectProblem(await req('POST', '/v1/segments', { json: { name: 'Pro only', condition: { attr: 'plan', op: 'eq', value: 'pro' } } }), 400, 'condition.attr');
+    // An edit of the segment that uses it may keep it, and so may the preview of that edit; a new condition's preview may not.
+    await t.settle();
+    const edit = { attr: 'plan', op: 'eq', value: 'enterprise' };
+    expect((await req('POST', '/v1/segments/preview', { json: { condition: edit, segment_id: seg.body.id } })).body).toMatchObject({ count: 1, impact: { added: 0, removed: 0 } });
+    expectProblem(await req('POST', '/v1/segments/preview', { json: { condition: edit } }), 400, 'condition.attr');
+    expect((await req('PATCH', `/v1/segments/${seg.body.id}`, { json: { condition: edit } })).status).toBe(200);
     await t.settle();
     expect((await req('GET', `/v1/segments/${seg.body.id}`)).body).toMatchObject({ status: 'ready', member_count: 1 });
     expect((await req('PATCH', '/v1/attributes/plan', { json: { enabled: true } })).body.enabled).toBe(true);

@@ -4,7 +4,7 @@
 import type { Principal } from '../../access/tokens.js';
 import { hiddenSegments } from '../../access/visibility.js';
 import type { Condition } from '../../conditions/types.js';
-import { validate } from '../../conditions/validate.js';
+import { attributesUsed, validate } from '../../conditions/validate.js';
 import type { Tx } from '../../db/write-transaction.js';
 import { InvalidInput } from '../../errors.js';
 import type { WorkspaceState } from '../../segments/workspace-state.js';
@@ -14,11 +14,20 @@ import type { WorkspaceState } from '../../segments/workspace-state.js';
  * not_in only, as a saved one does; a filter of contacts takes all six operators — "in no segment"
  * is a fair question of a list — except for an agent from whom segments are hidden, where
  * is_empty and is_not_empty would count the segments it cannot see.
+ * `editing`: the segment whose edit this previews, which may keep the disabled attributes its
+ * definition uses, as the edit itself may.
  */
-export async function readCondition(db: Tx, principal: Principal, state: WorkspaceState, input: unknown, path: string, use: 'segment' | 'filter'): Promise<Condition> {
+export async function readCondition(
+  db: Tx, principal: Principal, state: WorkspaceState, input: unknown, path: string, use: 'segment' | 'filter', editing?: string,
+): Promise<Condition> {
   const hidden = await hiddenSegments(db, principal, state.segments);
   const segments = use === 'filter' && hidden.size === 0 ? 'conversation' : 'segment';
-  const result = validate(state.schema, input, { segments, isKnownSegment: (id) => state.byId.has(id) && !hidden.has(id) });
+  const edited = editing === undefined ? undefined : state.byId.get(editing);
+  const previous = edited?.building?.condition ?? edited?.activeCondition;
+  const result = validate(state.schema, input, {
+    segments, isKnownSegment: (id) => state.byId.has(id) && !hidden.has(id),
+    previouslyUsed: previous ? attributesUsed(previous) : undefined,
+  });
   if (!result.ok) throw new InvalidInput('invalid condition', result.issues.map((i) => ({ path: i.path ? `${path}.${i.path}` : path, message: i.message })));
   return result.condition;
 }

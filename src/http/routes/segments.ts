@@ -236,9 +236,9 @@ export async function segmentRoutes(v1: FastifyInstance, app: App): Promise<void
   }, async (request) => {
     const principal = principalOf(request);
     const state = await states.get(database.db, principal.workspaceId);
-    const condition = await readCondition(database.db, principal, state, request.body.condition, 'condition', 'segment');
-    const now = Date.now();
     if (request.body.segment_id !== undefined) await visibleSegment(database.db, states, principal, request.body.segment_id);
+    const condition = await readCondition(database.db, principal, state, request.body.condition, 'condition', 'segment', request.body.segment_id);
+    const now = Date.now();
     const [count, members, impact] = await Promise.all([
       previewCount(database, state, condition, now),
       previewMembers(database, state, condition, now, request.body.limit ?? 20),
