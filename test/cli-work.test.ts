@@ -153,3 +153,27 @@ describe('segments export', () => {
     expect(notJson.stderr).toContain('--condition is not JSON');
   });
 });
+
+describe('segments segment preview', () => {
+  it('prints the count and first members of an unsaved condition, and an edit\'s impact; refuses bad input with status 2', () => {
+    const db = join(dir, 'preview.sqlite');
+    const run = (...args: string[]) => spawnSync(bin, [...args, '--db', db], { encoding: 'utf8', env, timeout: 60_000 });
+    const file = join(dir, 'preview-people.jsonl');
+    writeFileSync(file, [['a', ['vip']], ['b', ['vip', 'beta']], ['c', ['beta']]].map(([id, tags]) => JSON.stringify({ id, tags })).join('\n'));
+    expect(run('import', file, '--quiet').status).toBe(0);
+    expect(run('segment', 'create', 'VIP', '{"attr": "tags", "op": "contains", "value": "vip"}').status).toBe(0);
+    const id = run('segment', 'list').stdout.split('\t')[0];
+
+    const fresh = run('segment', 'preview', '{"attr": "tags", "op": "contains", "value": "beta"}', '--limit', '1');
+    expect(fresh.status).toBe(0);
+    expect(JSON.parse(fresh.stdout)).toEqual({ count: 2, members: ['b'], impact: null });
+    const edit = run('segment', 'preview', '{"attr": "tags", "op": "contains", "value": "beta"}', '--segment', id);
+    expect(JSON.parse(edit.stdout)).toEqual({ count: 2, members: ['b', 'c'], impact: { added: 1, removed: 1 } });
+
+    const bad = run('segment', 'preview', '{"attr": "tags", "op": "gt", "value": 1}');
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/invalid condition: op: /);
+    expect(run('segment', 'preview', '{"attr": "tags"', '--segment', id).stderr).toContain('the condition is not JSON');
+    expect(run('segment', 'preview', '{"attr": "tags", "op": "is_empty"}', '--segment', 'seg_nope').stderr).toContain('no segment with id "seg_nope"');
+  });
+});

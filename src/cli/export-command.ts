@@ -7,8 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import type { App } from '../app.js';
 import { contactsCsv } from '../contacts/contact-csv.js';
 import { listContacts } from '../contacts/contact-list.js';
-import type { Condition } from '../conditions/types.js';
-import { validate } from '../conditions/validate.js';
+import { readConditionArgument } from './condition-argument.js';
 
 export interface ExportCommandOptions {
   readonly workspaceId: string;
@@ -16,31 +15,16 @@ export interface ExportCommandOptions {
   readonly condition?: string;
   /** A file to write; standard output when absent. */
   readonly out?: string;
-  readonly stderr: NodeJS.WritableStream;
 }
 
 const PAGE = 1000;
 
-/** Returns the exit code: 0 written, 2 the condition was refused (nothing written). */
+/** Writes the CSV; an invalid condition throws before anything is written. */
 export async function runExport(app: App, options: ExportCommandOptions): Promise<number> {
   const state = await app.states.get(app.database.db, options.workspaceId);
-  let condition: Condition | null = null;
-  if (options.condition !== undefined) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(options.condition);
-    } catch (error) {
-      options.stderr.write(`segments: --condition is not JSON: ${(error as Error).message}\n`);
-      return 2;
-    }
-    // The filter a contact list takes: every segments operator, "in no segment" included.
-    const result = validate(state.schema, parsed, { segments: 'conversation', isKnownSegment: (id) => state.byId.has(id) });
-    if (!result.ok) {
-      options.stderr.write(`segments: invalid condition:\n${result.issues.map((i) => `  ${i.path || '(condition)'}: ${i.message}\n`).join('')}`);
-      return 2;
-    }
-    condition = result.condition;
-  }
+  // The filter a contact list takes: every segments operator, "in no segment" included.
+  const condition = options.condition === undefined ? null
+    : readConditionArgument(state, options.condition, '--condition', { segments: 'conversation', isKnownSegment: (id) => state.byId.has(id) });
   const context = { workspaceId: state.workspaceId, columns: state.columns, timeZone: state.timeZone, now: Date.now() };
   async function* pages() {
     let cursor: string | null = null;

@@ -7,15 +7,17 @@ import { loadConfig, withBackgroundCheckpoints } from '../config.js';
 import { createToken, listTokens, revokeToken } from '../access/tokens.js';
 import { createAttribute, deleteAttribute, listAttributes, updateAttribute } from '../contacts/attribute-store.js';
 import { writeTransaction } from '../db/write-transaction.js';
-import { DomainError } from '../errors.js';
+import { DomainError, NotFound } from '../errors.js';
 import { runBackfills } from '../segments/backfill.js';
 import type { BackfillProgress } from '../segments/backfill.js';
 import { createSegment, deleteSegment, listSegments, segmentsUsingAttribute, updateSegment } from '../segments/segment-store.js';
 import { MAX_PAGE, listMembers } from '../segments/members.js';
+import { attributesAnEditKeeps, previewCount, previewImpact, previewMembers } from '../segments/preview.js';
 import { runWorker, runWorkerPass } from '../segments/worker.js';
 import { runDeliveries } from '../webhooks/delivery.js';
 import type { WorkerPass } from '../segments/worker.js';
 import { verifyWorkspace } from '../segments/verify.js';
+import { readConditionArgument } from './condition-argument.js';
 import { progressLine } from './progress.js';
 
 export interface StoreOptions {
@@ -139,6 +141,27 @@ export function registerStoreCommands(program: Command, setExit: (code: number) 
       for (const s of await listSegments(app.database.db, opts.workspace)) {
         process.stdout.write(`${s.id}\t${s.status}\t${s.memberCount}\t${s.name}\n`);
       }
+      return 0;
+    })));
+
+  addStoreOptions(segment.command('preview')
+    .description('what a condition would select before it is saved: its count and first members; with --segment, how many contacts the edit of that segment would add and remove')
+    .argument('<condition>', 'the condition as JSON').option('--segment <id>', 'the segment whose edit this is').option('--limit <n>', 'members to show, 0 to 100', '20'))
+    .action(async (condition: string, opts: StoreOptions & { segment?: string; limit: string }) => setExit(await withApp(opts, async (app) => {
+      const limit = Number(opts.limit);
+      if (!Number.isInteger(limit) || limit < 0 || limit > 100) throw new DomainError('invalid_limit', `--limit must be a whole number from 0 to 100, got ${JSON.stringify(opts.limit)}`);
+      const state = await app.states.get(app.database.db, opts.workspace);
+      if (opts.segment !== undefined && !state.byId.has(opts.segment)) throw new NotFound('segment', opts.segment);
+      const parsed = readConditionArgument(state, condition, 'the condition', {
+        segments: 'segment', isKnownSegment: (id) => state.byId.has(id), previouslyUsed: attributesAnEditKeeps(state, opts.segment),
+      });
+      const now = Date.now();
+      const impact = opts.segment === undefined ? null : await previewImpact(app.database, state, opts.segment, parsed, now);
+      process.stdout.write(`${JSON.stringify({
+        count: await previewCount(app.database, state, parsed, now),
+        members: await previewMembers(app.database, state, parsed, now, limit),
+        impact: impact && { added: impact.added, removed: impact.removed },
+      })}\n`);
       return 0;
     })));
 

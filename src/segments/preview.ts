@@ -3,9 +3,20 @@
 import { sql } from 'kysely';
 import { compileSql } from '../conditions/compile-sql.js';
 import type { Condition } from '../conditions/types.js';
+import { attributesUsed } from '../conditions/validate.js';
 import type { Database } from '../db/database.js';
 import { unindexed } from '../db/unindexed.js';
 import type { WorkspaceState } from './workspace-state.js';
+
+/**
+ * The disabled attributes the preview of an edit of `segmentId` may keep: those its definition
+ * already uses, as the edit itself may (`segment-store.ts`).
+ */
+export function attributesAnEditKeeps(state: WorkspaceState, segmentId: string | undefined): Set<string> | undefined {
+  const edited = segmentId === undefined ? undefined : state.byId.get(segmentId);
+  const previous = edited?.building?.condition ?? edited?.activeCondition;
+  return previous ? attributesUsed(previous) : undefined;
+}
 
 function where(database: Database, state: WorkspaceState, condition: Condition, now: number) {
   return compileSql(condition, { dialect: database.dialect, columns: state.columns, timeZone: state.timeZone, now, workspaceId: state.workspaceId });

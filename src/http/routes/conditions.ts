@@ -4,9 +4,10 @@
 import type { Principal } from '../../access/tokens.js';
 import { hiddenSegments } from '../../access/visibility.js';
 import type { Condition } from '../../conditions/types.js';
-import { attributesUsed, validate } from '../../conditions/validate.js';
+import { validate } from '../../conditions/validate.js';
 import type { Tx } from '../../db/write-transaction.js';
 import { InvalidInput } from '../../errors.js';
+import { attributesAnEditKeeps } from '../../segments/preview.js';
 import type { WorkspaceState } from '../../segments/workspace-state.js';
 
 /**
@@ -22,11 +23,8 @@ export async function readCondition(
 ): Promise<Condition> {
   const hidden = await hiddenSegments(db, principal, state.segments);
   const segments = use === 'filter' && hidden.size === 0 ? 'conversation' : 'segment';
-  const edited = editing === undefined ? undefined : state.byId.get(editing);
-  const previous = edited?.building?.condition ?? edited?.activeCondition;
   const result = validate(state.schema, input, {
-    segments, isKnownSegment: (id) => state.byId.has(id) && !hidden.has(id),
-    previouslyUsed: previous ? attributesUsed(previous) : undefined,
+    segments, isKnownSegment: (id) => state.byId.has(id) && !hidden.has(id), previouslyUsed: attributesAnEditKeeps(state, editing),
   });
   if (!result.ok) throw new InvalidInput('invalid condition', result.issues.map((i) => ({ path: i.path ? `${path}.${i.path}` : path, message: i.message })));
   return result.condition;
