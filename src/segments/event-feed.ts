@@ -6,7 +6,7 @@
 // order (events stored before migration 0008 kept their numbers, gaps included); replaying the
 // feed from the start gives the stored membership.
 import { CompiledQuery, sql } from 'kysely';
-import type { Expression } from 'kysely';
+import type { Expression, RawBuilder } from 'kysely';
 import { insertRows } from '../db/bulk-insert.js';
 import { reusableQuery } from '../db/reusable-query.js';
 import { dialectOf } from '../db/write-transaction.js';
@@ -70,14 +70,33 @@ function decodeBlock(text: string, firstSeq: number, at: number): SegmentEvent[]
  * number is read from the feed's end, so two writers of one workspace must not read it together,
  * and a reader polling from a cursor must never see event 11 commit while event 10 is still open.
  * On SQLite the one writer gives this already. Writers of one workspace already meet at its count
- * rows at the end of their transactions; this is taken just before, for the events.
+ * rows at the end of their transactions; this is taken a little before: a contact write takes it
+ * with its member rows (`contact-batch.ts`), other writers just before their events.
  */
 export async function lockEventOrder(tx: Tx, workspaceId: string): Promise<void> {
-  if (dialectOf(tx) !== 'postgres') return;
-  await sql`select pg_advisory_xact_lock(${sql.lit(EVENT_ORDER_LOCK)}, hashtext(${workspaceId}))`.execute(tx);
+  if (dialectOf(tx) !== 'postgres' || eventOrderHeld.get(tx)?.has(workspaceId)) return;
+  await sql`select ${eventOrderLockExpression(workspaceId)}`.execute(tx);
 }
 /** The first key of the advisory lock: what it is for (the second is the workspace). */
 const EVENT_ORDER_LOCK = 7_401;
+
+/**
+ * The SQL that takes the lock, for a statement that carries it beside other work (a round trip
+ * fewer on PostgreSQL); the caller then says so with `eventOrderTaken`. It must run in a statement
+ * before the one that reads the feed's end, whose snapshot must come after the lock.
+ */
+export function eventOrderLockExpression(workspaceId: string) {
+  return sql`pg_advisory_xact_lock(${sql.lit(EVENT_ORDER_LOCK)}, hashtext(${workspaceId}))`;
+}
+
+/** The workspaces whose event lock a transaction holds already (PostgreSQL). */
+const eventOrderHeld = new WeakMap<Tx, Set<string>>();
+
+export function eventOrderTaken(tx: Tx, workspaceId: string): void {
+  const held = eventOrderHeld.get(tx);
+  if (held) held.add(workspaceId);
+  else eventOrderHeld.set(tx, new Set([workspaceId]));
+}
 
 const lastBlock = reusableQuery((db: Tx, workspaceId: string) => db.selectFrom('segment_event_blocks').select('last_seq')
   .where('workspace_id', '=', workspaceId).orderBy('last_seq', 'desc').limit(1));
@@ -99,22 +118,39 @@ export async function startAppending(tx: Tx, workspaceId: string): Promise<numbe
  * transaction appends (a single write's few events). bench:write (SQLite, p50): the end read by a
  * query of its own took 25-31 µs a write, then the insert 7 µs; this statement takes 8 µs.
  */
-const APPEND_ONE_BLOCK = {
+const APPEND_ONE_BLOCK_SQLITE =
   // `or fail`: no statement journal (bulk-insert.ts says why).
-  sqlite: `insert or fail into segment_event_blocks (workspace_id, last_seq, first_seq, at_ms, events)
-    select ?, coalesce(max(last_seq), 0) + ?, coalesce(max(last_seq), 0) + 1, ?, ? from segment_event_blocks where workspace_id = ?`,
-  postgres: `insert into segment_event_blocks (workspace_id, last_seq, first_seq, at_ms, events)
-    select $1::text, coalesce(max(last_seq), 0) + $2::bigint, coalesce(max(last_seq), 0) + 1, $3::bigint, $4::text from segment_event_blocks where workspace_id = $5::text`,
-} as const;
+  `insert or fail into segment_event_blocks (workspace_id, last_seq, first_seq, at_ms, events)
+    select ?, coalesce(max(last_seq), 0) + ?, coalesce(max(last_seq), 0) + 1, ?, ? from segment_event_blocks where workspace_id = ?`;
 
-/** Appends a transaction's events, in their order, at the end of the workspace's feed. */
-export async function appendEvents(tx: Tx, workspaceId: string, events: readonly OutboxEvent[], now: number): Promise<void> {
-  if (events.length === 0) return;
-  if (events.length <= EVENTS_PER_BLOCK) {
+function appendOneBlockPostgres(workspaceId: string, events: readonly OutboxEvent[], now: number) {
+  return sql`insert into segment_event_blocks (workspace_id, last_seq, first_seq, at_ms, events)
+    select ${workspaceId}::text, coalesce(max(last_seq), 0) + ${events.length}::bigint, coalesce(max(last_seq), 0) + 1, ${now}::bigint, ${encodeBlock(events)}::text
+    from segment_event_blocks where workspace_id = ${workspaceId}::text`;
+}
+
+/**
+ * Appends a transaction's events, in their order, at the end of the workspace's feed.
+ * `after`: a statement to run after them (PostgreSQL: a write's count update), sent in the same
+ * round trip when the events are one block.
+ */
+export async function appendEvents(tx: Tx, workspaceId: string, events: readonly OutboxEvent[], now: number, after: RawBuilder<unknown> | null = null): Promise<void> {
+  if (events.length > 0 && events.length <= EVENTS_PER_BLOCK) {
     await lockEventOrder(tx, workspaceId);
-    await tx.executeQuery(CompiledQuery.raw(APPEND_ONE_BLOCK[dialectOf(tx)], [workspaceId, events.length, now, encodeBlock(events), workspaceId]));
-    return;
+    if (dialectOf(tx) === 'postgres') {
+      const append = appendOneBlockPostgres(workspaceId, events, now);
+      // Both parts see the snapshot taken after the lock; the count update waits for its rows itself.
+      await (after ? sql`with appended as (${append}), counted as (${after}) select 1` : append).execute(tx);
+      return;
+    }
+    await tx.executeQuery(CompiledQuery.raw(APPEND_ONE_BLOCK_SQLITE, [workspaceId, events.length, now, encodeBlock(events), workspaceId]));
+  } else if (events.length > EVENTS_PER_BLOCK) {
+    await appendBlocks(tx, workspaceId, events, now);
   }
+  if (after) await after.execute(tx);
+}
+
+async function appendBlocks(tx: Tx, workspaceId: string, events: readonly OutboxEvent[], now: number): Promise<void> {
   const end = await startAppending(tx, workspaceId);
   const rows: unknown[][] = [];
   for (let start = 0; start < events.length; start += EVENTS_PER_BLOCK) {

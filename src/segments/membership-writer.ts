@@ -1,6 +1,7 @@
 // The write path's membership step, inside the writer's transaction: evaluate every dynamic
 // segment for one contact (dependencies first), diff against the stored membership, write the
 // changes, one event per change, the counts, and the instant the result may next change with time.
+import { sql } from 'kysely';
 import { unindexed } from '../db/unindexed.js';
 import type { PreparedContact } from '../conditions/contact-values.js';
 import type { Tx } from '../db/write-transaction.js';
@@ -125,16 +126,35 @@ export class CountDeltas {
   }
 
   async flush(tx: Tx, workspaceId: string): Promise<void> {
-    // A fixed order, so concurrent writers on PostgreSQL lock segment rows alike (no deadlock);
-    // one statement for all of them (a write that moves a contact in or out of a dozen segments
-    // paid a dozen round trips).
+    if (dialectOf(tx) === 'postgres') {
+      const update = this.takePostgresUpdate(workspaceId);
+      if (update) await update.execute(tx);
+      return;
+    }
+    const changes = this.takeChanges();
+    if (changes.length === 0) return;
+    await addToColumn(tx, 'segment_counts', { workspace_id: workspaceId }, 'segment_id', 'member_count', changes);
+  }
+
+  /**
+   * PostgreSQL: the statement that applies the deltas (and forgets them), for a caller that sends it
+   * with other work in one round trip; null when nothing changed. The segment rows are locked in id
+   * order — the subquery's rows are locked as they come out of its sort, before the counts they
+   * guard — so concurrent writers lock them alike (no deadlock).
+   */
+  takePostgresUpdate(workspaceId: string) {
+    const changes = this.takeChanges();
+    if (changes.length === 0) return null;
+    const ids = sql.join(changes.map(([id]) => sql`${id}`));
+    return sql`update segment_counts set member_count = member_count + case segment_id ${sql.join(changes.map(([id, delta]) => sql`when ${id} then cast(${delta} as integer)`), sql` `)} else 0 end
+      where workspace_id = ${workspaceId} and segment_id in (select id from segments where workspace_id = ${workspaceId} and id in (${ids}) order by id for update)`;
+  }
+
+  /** The non-zero deltas in segment id order, and none left: one statement for all (a write that moves a contact in or out of a dozen segments paid a dozen round trips). */
+  private takeChanges(): [string, number][] {
     const changes = [...this.deltas].filter(([, delta]) => delta !== 0).sort(([a], [b]) => (a < b ? -1 : 1));
     this.deltas.clear();
-    if (changes.length === 0) return;
-    if (dialectOf(tx) === 'postgres') {
-      await tx.selectFrom('segments').select('id').where('workspace_id', '=', workspaceId).where('id', 'in', changes.map(([id]) => id)).orderBy('id').forUpdate().execute();
-    }
-    await addToColumn(tx, 'segment_counts', { workspace_id: workspaceId }, 'segment_id', 'member_count', changes);
+    return changes;
   }
 }
 
