@@ -39,7 +39,7 @@ describe.each<Dialect>(['sqlite', 'postgres'])('the HTTP API on %s', (dialect) =
     expect((await req('GET', '/health', { token: null })).body).toEqual({ status: 'ok', database: dialect });
     const doc = (await req('GET', '/openapi.json', { token: null })).body;
     expect(doc.openapi).toBe('3.1.0');
-    for (const path of ['/v1/contacts', '/v1/contacts/{id}', '/v1/segments', '/v1/segments/{id}/members', '/v1/segments/preview', '/v1/attributes', '/v1/events', '/v1/tokens', '/v1/contacts/import', '/v1/imports/{id}']) {
+    for (const path of ['/v1/contacts', '/v1/contacts/{id}', '/v1/segments', '/v1/segments/{id}/members', '/v1/segments/preview', '/v1/attributes', '/v1/events', '/v1/tokens', '/v1/contacts/import', '/v1/imports', '/v1/imports/{id}']) {
       expect(Object.keys(doc.paths), path).toContain(path);
     }
     const docs = await req('GET', '/docs', { token: null });
@@ -496,6 +496,23 @@ describe.each<Dialect>(['sqlite', 'postgres'])('the HTTP API on %s', (dialect) =
     expect(job3.detail).toContain('shoe_size');
     expectProblem(await req('POST', '/v1/contacts/import', { body: 'a,b', headers: { 'content-type': 'application/pdf' } }), 415);
     expectProblem(await req('GET', '/v1/imports/imp_nope'), 404);
+
+    // The workspace's imports, newest first, in pages.
+    const listed: Array<{ id: string; created_at: string }> = [];
+    let cursor: string | null = null;
+    do {
+      const page = await req('GET', `/v1/imports?limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+      expect(page.status).toBe(200);
+      expect(page.body.data.length).toBeLessThanOrEqual(2);
+      listed.push(...page.body.data);
+      cursor = page.body.next_cursor;
+    } while (cursor !== null);
+    expect(new Set(listed.map((j) => j.id)).size).toBe(listed.length);
+    expect(listed.map((j) => j.id)).toEqual(expect.arrayContaining([started.body.id, multi.body.id, refused.body.id]));
+    expect(listed.map((j) => j.created_at)).toEqual([...listed.map((j) => j.created_at)].sort().reverse());
+    expect(listed.find((j) => j.id === started.body.id)).toMatchObject({ status: 'done', ledger: { rows_read: 3 } });
+    expectProblem(await req('GET', '/v1/imports?cursor=nope'), 400, 'cursor');
+    expectProblem(await req('GET', '/v1/imports?limit=101'), 400, 'limit');
   });
 
   it.skipIf(skip)('imports a large upload read in a worker thread beside the writer, with the same outcome', async () => {

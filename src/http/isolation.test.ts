@@ -161,6 +161,7 @@ describe.each<Dialect>(['sqlite', 'postgres'])('workspace isolation and access c
       await notFound('DELETE', `/v1/tokens/${ws1.token}`);
       expect((await as2('GET', '/v1/tokens')).body.data.map((tk: { id: string }) => tk.id)).not.toContain(ws1.token);
       await notFound('GET', `/v1/imports/${ws1.importId}`);
+      expect((await as2('GET', '/v1/imports')).body.data.map((j: { id: string }) => j.id)).not.toContain(ws1.importId);
       // The lists, the search, the export and the feed hold none of ws1's data.
       const ws1Ids = ['c-ws1', 'c-ws1-b', 'c-imp-1', 'c-imp-2'];
       const list = await as2('GET', '/v1/contacts?limit=1000');
@@ -269,6 +270,7 @@ describe.each<Dialect>(['sqlite', 'postgres'])('workspace isolation and access c
         ['POST', '/v1/tokens', { name: 'escalate', role: 'admin' }],
         ['DELETE', '/v1/tokens/tok_0000000000000000'],
         ['GET', '/v1/imports/imp_0000'],
+        ['GET', '/v1/imports'],
         ['PATCH', '/v1/workspace', { name: 'Renamed by agent' }],
         ['GET', '/v1/events'],
         ['GET', '/v1/contacts/export'],

@@ -1,8 +1,8 @@
 // POST /v1/contacts/import: a CSV or JSON Lines upload (multipart/form-data with a `file` part, or the
 // file as the body with Content-Type text/csv or application/x-ndjson), streamed to a temporary file
 // and imported in the background as a job; GET /v1/imports/{id} reads its progress, ledger and
-// rejections. On shutdown a running import stops between batches and reads as `stopped`: uploading
-// the same file again completes it.
+// rejections, GET /v1/imports the workspace's imports, newest first. On shutdown a running import
+// stops between batches and reads as `stopped`: uploading the same file again completes it.
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,12 +16,12 @@ import type { Static } from 'typebox';
 import type { App } from '../../app.js';
 import { ImportRefused, ImportStopped, formatOfFileName, importContacts } from '../../contacts/import/import-contacts.js';
 import type { ImportFormat } from '../../contacts/import/import-contacts.js';
-import { createImportJob, getImportJob, updateImportJob } from '../../contacts/import/import-jobs.js';
+import { createImportJob, getImportJob, listImportJobs, updateImportJob } from '../../contacts/import/import-jobs.js';
 import type { ImportJob } from '../../contacts/import/import-jobs.js';
 import { writeTransaction } from '../../db/write-transaction.js';
 import { principalOf } from '../auth.js';
 import { HttpProblem } from '../problems.js';
-import { IdParams, iso, problems } from '../schemas.js';
+import { IdParams, iso, pageLimit, problems } from '../schemas.js';
 import { UPLOAD_LIMIT } from '../limits.js';
 
 const CSV_TYPES = ['text/csv', 'application/csv'];
@@ -37,6 +37,10 @@ const JobSchema = Type.Object({
   detail: Type.Union([Type.String(), Type.Null()]),
   created_at: Type.String(), updated_at: Type.String(),
 });
+const ListQuery = Type.Object({
+  limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,3}$', description: 'imports per page, 1 to 100 (default 20)' })),
+  cursor: Type.Optional(Type.String({ maxLength: 100, description: 'the next_cursor of the previous page' })),
+}, { additionalProperties: false });
 const ImportQuery = Type.Object({ format: Type.Optional(Type.Union([Type.Literal('csv'), Type.Literal('jsonl')])) }, { additionalProperties: false });
 
 const view = (j: ImportJob) => ({
@@ -149,6 +153,16 @@ export async function importRoutes(v1: FastifyInstance, app: App): Promise<void>
       void task.finally(() => running.delete(task));
       return reply.code(202).header('location', `/v1/imports/${job.id}`).send(view(job));
     });
+  });
+
+  v1.get<{ Querystring: Static<typeof ListQuery> }>('/imports', {
+    schema: {
+      tags: ['contacts'], summary: 'The workspace\'s imports, newest first (cursor pages)', querystring: ListQuery,
+      response: { 200: Type.Object({ data: Type.Array(JobSchema), next_cursor: Type.Union([Type.String(), Type.Null()]) }), ...problems(400, 401, 403) },
+    },
+  }, async (request) => {
+    const page = await listImportJobs(app.database.db, principalOf(request).workspaceId, { limit: pageLimit(request.query.limit, 20, 100), cursor: request.query.cursor });
+    return { data: page.jobs.map(view), next_cursor: page.next };
   });
 
   v1.get<{ Params: Static<typeof IdParams> }>('/imports/:id', {
