@@ -152,6 +152,17 @@ describe('segments export', () => {
     expect(notJson.status).toBe(2);
     expect(notJson.stderr).toContain('--condition is not JSON');
   });
+
+  it('stops quietly when its reader stops early (segments export | head)', () => {
+    const db = join(dir, 'export-many.sqlite');
+    const file = join(dir, 'export-many.jsonl');
+    writeFileSync(file, Array.from({ length: 5_000 }, (_, i) => JSON.stringify({ id: `u${i}`, name: `User ${i} `.repeat(5) })).join('\n'));
+    expect(spawnSync(bin, ['import', file, '--quiet', '--db', db], { encoding: 'utf8', env, timeout: 60_000 }).status).toBe(0);
+    // More than a pipe holds (~500 KB), so the writer meets the closed pipe.
+    const r = spawnSync('sh', ['-c', `"${bin}" export --db "${db}" | head -n 2`], { encoding: 'utf8', env, timeout: 60_000 });
+    expect(r.stdout.split('\r\n')[1]).toMatch(/^u0,/);
+    expect(r.stderr).toBe('');
+  });
 });
 
 describe('segments segment preview', () => {

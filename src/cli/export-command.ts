@@ -35,7 +35,13 @@ export async function runExport(app: App, options: ExportCommandOptions): Promis
     } while (cursor !== null);
   }
   const sink = options.out === undefined ? process.stdout : createWriteStream(options.out);
-  // stdout stays open for whatever the process writes next; a file is closed when the CSV ends.
-  await pipeline(Readable.from(contactsCsv(state.schema, pages())), sink, { end: options.out !== undefined });
+  try {
+    // stdout stays open for whatever the process writes next; a file is closed when the CSV ends.
+    await pipeline(Readable.from(contactsCsv(state.schema, pages())), sink, { end: options.out !== undefined });
+  } catch (error) {
+    // A reader that stopped early (`segments export | head`) is not a failure: stop quietly, as `cat` does.
+    if (options.out === undefined && (error as { code?: string }).code === 'EPIPE') return 0;
+    throw error;
+  }
   return 0;
 }
