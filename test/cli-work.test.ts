@@ -1,4 +1,4 @@
-// `segments --version`, `--help`; `segments work` end to end: one pass, a refused --interval, and --watch stopped by SIGINT; `segment members`, `attribute`, `export`.
+// `segments --version`, `--help`; `segments work` end to end: one pass, a refused --interval, and --watch stopped by SIGINT; `segment members`, `preview`, `add` and `remove`; `attribute`; `export`.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -186,5 +186,29 @@ describe('segments segment preview', () => {
     expect(bad.stderr).toMatch(/invalid condition: op: /);
     expect(run('segment', 'preview', '{"attr": "tags"', '--segment', id).stderr).toContain('the condition is not JSON');
     expect(run('segment', 'preview', '{"attr": "tags", "op": "is_empty"}', '--segment', 'seg_nope').stderr).toContain('no segment with id "seg_nope"');
+  });
+});
+
+describe('segments segment add / remove', () => {
+  it('changes a manual segment\'s members by contact id, names ids of no contact, and refuses a dynamic segment', () => {
+    const db = join(dir, 'manual.sqlite');
+    const run = (...args: string[]) => spawnSync(bin, [...args, '--db', db], { encoding: 'utf8', env, timeout: 60_000 });
+    const file = join(dir, 'manual-people.jsonl');
+    writeFileSync(file, ['a', 'b', 'c'].map((id) => JSON.stringify({ id, name: id })).join('\n'));
+    expect(run('import', file, '--quiet').status).toBe(0);
+    const manual = JSON.parse(run('segment', 'create', 'Hand picked', '--manual').stdout).id as string;
+    const dynamic = JSON.parse(run('segment', 'create', 'Named', '{"attr": "name", "op": "is_not_empty"}').stdout).id as string;
+
+    const added = run('segment', 'add', manual, 'a', 'b', 'nobody');
+    expect(added.status).toBe(0);
+    expect(JSON.parse(added.stdout)).toEqual({ changed: ['a', 'b'], unknown: ['nobody'] });
+    expect(JSON.parse(run('segment', 'add', manual, 'a').stdout)).toEqual({ changed: [], unknown: [] });
+    expect(JSON.parse(run('segment', 'remove', manual, 'b').stdout)).toEqual({ changed: ['b'], unknown: [] });
+    expect(run('segment', 'members', manual).stdout.split('\n').filter(Boolean).map((l) => l.split('\t')[0])).toEqual(['a']);
+
+    const refused = run('segment', 'add', dynamic, 'c');
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toContain('is dynamic');
+    expect(run('verify').status).toBe(0);
   });
 });

@@ -11,6 +11,7 @@ import { DomainError, NotFound } from '../errors.js';
 import { runBackfills } from '../segments/backfill.js';
 import type { BackfillProgress } from '../segments/backfill.js';
 import { createSegment, deleteSegment, listSegments, segmentsUsingAttribute, updateSegment } from '../segments/segment-store.js';
+import { changeManualMembers } from '../segments/manual-members.js';
 import { MAX_PAGE, listMembers } from '../segments/members.js';
 import { attributesAnEditKeeps, previewCount, previewImpact, previewMembers } from '../segments/preview.js';
 import { runWorker, runWorkerPass } from '../segments/worker.js';
@@ -164,6 +165,17 @@ export function registerStoreCommands(program: Command, setExit: (code: number) 
       })}\n`);
       return 0;
     })));
+
+  for (const action of ['add', 'remove'] as const) {
+    addStoreOptions(segment.command(action)
+      .description(`${action === 'add' ? 'add contacts to' : 'remove contacts from'} a manual segment, by contact id; prints the ids changed and the ids of no contact`)
+      .argument('<id>', 'the manual segment').argument('<contacts...>', 'contact ids'))
+      .action(async (id: string, contacts: string[], opts: StoreOptions) => setExit(await withApp(opts, async (app) => {
+        const result = await changeManualMembers(app.database, app.states, opts.workspace, id, contacts, action);
+        process.stdout.write(`${JSON.stringify({ changed: result.changed, unknown: result.unknown })}\n`);
+        return 0;
+      })));
+  }
 
   addStoreOptions(segment.command('members').description('a page of a segment\'s members (contact id, member since), oldest contact first; the next page\'s cursor goes to standard error')
     .argument('<id>').option('--limit <n>', `members per page, 1 to ${MAX_PAGE}`, '100').option('--after <cursor>', 'the cursor a previous page printed'))
