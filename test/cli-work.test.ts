@@ -81,7 +81,10 @@ describe('segments attribute', () => {
   it('creates, lists, updates and deletes attributes; deleting one a segment uses is refused, naming it', () => {
     const db = join(dir, 'attributes.sqlite');
     const run = (...args: string[]) => spawnSync(bin, [...args, '--db', db], { encoding: 'utf8', env, timeout: 60_000 });
-    expect(run('attribute', 'create', 'plan_tier', 'enum', '--options', 'free,pro', '--label', 'Plan').status).toBe(0);
+    const created = run('attribute', 'create', 'plan_tier', 'enum', '--options', 'free,pro', '--label', 'Plan');
+    expect(created.status).toBe(0);
+    // Printed as the API shows an attribute.
+    expect(JSON.parse(created.stdout)).toEqual({ key: 'plan_tier', type: 'enum', label: 'Plan', options: ['free', 'pro'], enabled: true, standard: false, version: 1 });
     expect(run('attribute', 'create', 'score', 'number').status).toBe(0);
     const row = (key: string) => run('attribute', 'list').stdout.split('\n').find((l) => l.startsWith(`${key}\t`));
     expect(row('plan_tier')).toBe('plan_tier\tenum\tenabled\tcustom\tPlan\tfree,pro');
@@ -196,7 +199,10 @@ describe('segments segment add / remove', () => {
     const file = join(dir, 'manual-people.jsonl');
     writeFileSync(file, ['a', 'b', 'c'].map((id) => JSON.stringify({ id, name: id })).join('\n'));
     expect(run('import', file, '--quiet').status).toBe(0);
-    const manual = JSON.parse(run('segment', 'create', 'Hand picked', '--manual').stdout).id as string;
+    const created = JSON.parse(run('segment', 'create', 'Hand picked', '--manual').stdout);
+    // Printed as the API shows a segment.
+    expect(created).toMatchObject({ name: 'Hand picked', kind: 'manual', status: 'ready', member_count: 0, version: 1, created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT.*Z$/) });
+    const manual = created.id as string;
     const dynamic = JSON.parse(run('segment', 'create', 'Named', '{"attr": "name", "op": "is_not_empty"}').stdout).id as string;
 
     const added = run('segment', 'add', manual, 'a', 'b', 'nobody');

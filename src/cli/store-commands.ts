@@ -5,12 +5,13 @@ import { openApp } from '../app.js';
 import type { App } from '../app.js';
 import { loadConfig, withBackgroundCheckpoints } from '../config.js';
 import { createToken, listTokens, revokeToken } from '../access/tokens.js';
-import { createAttribute, deleteAttribute, listAttributes, updateAttribute } from '../contacts/attribute-store.js';
+import { attributeView, createAttribute, deleteAttribute, getAttribute, listAttributes, updateAttribute } from '../contacts/attribute-store.js';
 import { writeTransaction } from '../db/write-transaction.js';
+import { segmentView } from '../http/routes/segments.js';
 import { DomainError, NotFound } from '../errors.js';
 import { runBackfills } from '../segments/backfill.js';
 import type { BackfillProgress } from '../segments/backfill.js';
-import { createSegment, deleteSegment, listSegments, segmentsUsingAttribute, updateSegment } from '../segments/segment-store.js';
+import { createSegment, deleteSegment, getSegment, listSegments, segmentsUsingAttribute, updateSegment } from '../segments/segment-store.js';
 import { changeManualMembers } from '../segments/manual-members.js';
 import { MAX_PAGE, listMembers } from '../segments/members.js';
 import { attributesAnEditKeeps, previewCount, previewImpact, previewMembers } from '../segments/preview.js';
@@ -73,14 +74,14 @@ async function build(app: App): Promise<void> {
 
 export function registerStoreCommands(program: Command, setExit: (code: number) => void): void {
   const attribute = program.command('attribute').description('the attribute schema of a workspace');
-  addStoreOptions(attribute.command('create').description('create a custom attribute: segments attribute create plan_tier enum --options free,pro')
+  addStoreOptions(attribute.command('create').description('create a custom attribute and print it as JSON, as the API shows it: segments attribute create plan_tier enum --options free,pro')
     .argument('<key>').argument('<type>', 'text | enum | number | date | boolean | list')
     .option('--options <list>', 'enum options, comma-separated').option('--label <label>'))
     .action(async (key: string, type: string, opts: StoreOptions & { options?: string; label?: string }) => setExit(await withApp(opts, async (app) => {
-      const def = await writeTransaction(app.database, (tx) => createAttribute(tx, opts.workspace, {
+      await writeTransaction(app.database, (tx) => createAttribute(tx, opts.workspace, {
         key, type, ...(opts.options !== undefined && { options: opts.options.split(',') }), ...(opts.label !== undefined && { label: opts.label }),
       }));
-      process.stdout.write(`${JSON.stringify(def)}\n`);
+      process.stdout.write(`${JSON.stringify(attributeView(await getAttribute(app.database.db, opts.workspace, key)))}\n`);
       return 0;
     })));
 
@@ -92,16 +93,16 @@ export function registerStoreCommands(program: Command, setExit: (code: number) 
       }
       return 0;
     })));
-  addStoreOptions(attribute.command('update').description('change an attribute\'s label, enum options, or whether new definitions may use it')
+  addStoreOptions(attribute.command('update').description('change an attribute\'s label, enum options, or whether new definitions may use it; prints it as JSON')
     .argument('<key>').option('--label <label>').option('--options <list>', 'enum options, comma-separated (one a segment uses cannot be removed)')
     .option('--disable', 'keep it working in the definitions that use it, out of new ones').option('--enable'))
     .action(async (key: string, opts: StoreOptions & { label?: string; options?: string; disable?: boolean; enable?: boolean }) => setExit(await withApp(opts, async (app) => {
       if (opts.disable && opts.enable) throw new DomainError('invalid_input', '--enable and --disable: one or the other');
       const enabled = opts.disable ? false : opts.enable ? true : undefined;
-      const def = await writeTransaction(app.database, (tx) => updateAttribute(tx, opts.workspace, key, {
+      await writeTransaction(app.database, (tx) => updateAttribute(tx, opts.workspace, key, {
         ...(opts.label !== undefined && { label: opts.label }), ...(opts.options !== undefined && { options: opts.options.split(',') }), ...(enabled !== undefined && { enabled }),
       }, segmentsUsingAttribute(tx, opts.workspace)));
-      process.stdout.write(`${JSON.stringify(def)}\n`);
+      process.stdout.write(`${JSON.stringify(attributeView(await getAttribute(app.database.db, opts.workspace, key)))}\n`);
       return 0;
     })));
   addStoreOptions(attribute.command('delete').description('delete a custom attribute and its values (refused while a segment uses it)').argument('<key>'))
@@ -111,7 +112,7 @@ export function registerStoreCommands(program: Command, setExit: (code: number) 
     })));
 
   const segment = program.command('segment').description('segment definitions');
-  addStoreOptions(segment.command('create').description('create a segment and build its membership')
+  addStoreOptions(segment.command('create').description('create a segment, build its membership, and print it as JSON, as the API shows it')
     .argument('<name>').argument('[condition]', 'the condition as JSON (dynamic segments)')
     .option('--manual', 'a hand-curated list').option('--description <text>'))
     .action(async (name: string, condition: string | undefined, opts: StoreOptions & { manual?: boolean; description?: string }) => setExit(await withApp(opts, async (app) => {
@@ -120,16 +121,17 @@ export function registerStoreCommands(program: Command, setExit: (code: number) 
         condition: condition === undefined ? undefined : parseJson(condition, 'the condition'),
       }));
       await build(app);
-      process.stdout.write(`${JSON.stringify({ ...created, ...(await listSegments(app.database.db, opts.workspace)).find((s) => s.id === created.id) })}\n`);
+      process.stdout.write(`${JSON.stringify(segmentView(await getSegment(app.database.db, opts.workspace, created.id), null, null))}\n`);
       return 0;
     })));
-  addStoreOptions(segment.command('update').description('change a segment\'s name, description or condition (and rebuild)')
+  addStoreOptions(segment.command('update').description('change a segment\'s name, description or condition, rebuild, and print it as JSON')
     .argument('<id>').option('--name <name>').option('--description <text>').option('--condition <json>').option('--if-version <n>', 'refuse if the segment is no longer at this version'))
     .action(async (id: string, opts: StoreOptions & { name?: string; description?: string; condition?: string; ifVersion?: string }) => setExit(await withApp(opts, async (app) => {
       await writeTransaction(app.database, (tx) => updateSegment(tx, opts.workspace, id, {
         name: opts.name, description: opts.description, condition: opts.condition === undefined ? undefined : parseJson(opts.condition, 'the condition'),
       }, { ifVersion: opts.ifVersion === undefined ? undefined : Number(opts.ifVersion) }));
       await build(app);
+      process.stdout.write(`${JSON.stringify(segmentView(await getSegment(app.database.db, opts.workspace, id), null, null))}\n`);
       return 0;
     })));
   addStoreOptions(segment.command('delete').description('delete a segment (never its contacts; refused while other segments use it)').argument('<id>'))

@@ -90,6 +90,11 @@ export interface AttributeRecord extends AttributeDef {
   readonly version: number;
 }
 
+/** An attribute as the API and the CLI show it. */
+export function attributeView(a: AttributeRecord) {
+  return { key: a.key, type: a.type, label: a.label ?? null, options: a.options ? [...a.options] : null, enabled: a.enabled !== false, standard: a.standard, version: a.version };
+}
+
 export async function listAttributes(db: Tx, workspaceId: string): Promise<AttributeRecord[]> {
   const rows = await db.selectFrom('attributes').select(['key', 'version', 'standard']).where('workspace_id', '=', workspaceId).execute();
   const meta = new Map(rows.map((r) => [r.key, r]));

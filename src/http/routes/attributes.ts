@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { Static } from 'typebox';
 import type { App } from '../../app.js';
-import { createAttribute, deleteAttribute, getAttribute, listAttributes, updateAttribute } from '../../contacts/attribute-store.js';
+import { attributeView, createAttribute, deleteAttribute, getAttribute, listAttributes, updateAttribute } from '../../contacts/attribute-store.js';
 import type { AttributeRecord } from '../../contacts/attribute-store.js';
 import { writeTransaction } from '../../db/write-transaction.js';
 import { segmentsUsingAttribute } from '../../segments/segment-store.js';
@@ -32,9 +32,6 @@ const PatchBody = Type.Object({
   enabled: Type.Optional(Type.Boolean({ description: 'a disabled attribute keeps existing segments working and stays out of new definitions' })),
 }, { additionalProperties: false });
 
-const view = (a: AttributeRecord) => ({
-  key: a.key, type: a.type, label: a.label ?? null, options: a.options ? [...a.options] : null, enabled: a.enabled !== false, standard: a.standard, version: a.version,
-});
 const etagOf = (a: AttributeRecord) => `a${a.version}`;
 
 export async function attributeRoutes(v1: FastifyInstance, app: App): Promise<void> {
@@ -42,7 +39,7 @@ export async function attributeRoutes(v1: FastifyInstance, app: App): Promise<vo
   v1.get('/attributes', {
     config: { access: 'read' },
     schema: { tags: ['attributes'], summary: 'The attribute schema: standard and custom attributes', response: { 200: Type.Object({ data: Type.Array(AttributeSchema) }), ...problems(401) } },
-  }, async (request) => ({ data: (await listAttributes(app.database.db, principalOf(request).workspaceId)).map(view) }));
+  }, async (request) => ({ data: (await listAttributes(app.database.db, principalOf(request).workspaceId)).map(attributeView) }));
 
   v1.get<{ Params: Static<typeof KeyParams> }>('/attributes/:key', {
     config: { access: 'read' },
@@ -50,7 +47,7 @@ export async function attributeRoutes(v1: FastifyInstance, app: App): Promise<vo
   }, async (request, reply) => {
     const a = await getAttribute(app.database.db, principalOf(request).workspaceId, request.params.key);
     setEtag(reply, etagOf(a));
-    return view(a);
+    return attributeView(a);
   });
 
   v1.post<{ Body: Static<typeof CreateBody> }>('/attributes', {
@@ -62,7 +59,7 @@ export async function attributeRoutes(v1: FastifyInstance, app: App): Promise<vo
       return getAttribute(tx, ws, request.body.key);
     });
     setEtag(reply, etagOf(a));
-    return reply.code(201).send(view(a));
+    return reply.code(201).send(attributeView(a));
   });
 
   v1.patch<{ Params: Static<typeof KeyParams>; Body: Static<typeof PatchBody> }>('/attributes/:key', {
@@ -82,7 +79,7 @@ export async function attributeRoutes(v1: FastifyInstance, app: App): Promise<vo
       return getAttribute(tx, ws, request.params.key);
     });
     setEtag(reply, etagOf(a));
-    return view(a);
+    return attributeView(a);
   });
 
   v1.delete<{ Params: Static<typeof KeyParams> }>('/attributes/:key', {

@@ -66,8 +66,8 @@ const ListQuery = Type.Object({
 
 interface Build { processed: number; total: number }
 
-/** What a principal may see of a segment; `hidden` only for admins. */
-function view(s: Segment, build: Build | null, hidden: HiddenFrom | null) {
+/** What a principal may see of a segment; `hidden` only for admins. The CLI prints segments this way too. */
+export function segmentView(s: Segment, build: Build | null, hidden: HiddenFrom | null) {
   return {
     id: s.id, name: s.name, description: s.description, kind: s.kind, condition: s.condition, status: s.status, status_detail: s.statusDetail,
     build, member_count: s.memberCount, version: s.version, active_version: s.activeVersion,
@@ -98,7 +98,7 @@ async function visibleSegment(db: Tx, states: WorkspaceStates, principal: Princi
 
 async function present(db: Tx, principal: Principal, s: Segment) {
   const hidden = (await hiddenFromOf(db, principal.workspaceId, [s.id])).get(s.id) ?? NOBODY;
-  return { body: view(s, (await builds(db, principal.workspaceId, [s.id])).get(s.id) ?? null, principal.role === 'admin' ? hidden : null), etag: etagOf(s, hidden) };
+  return { body: segmentView(s, (await builds(db, principal.workspaceId, [s.id])).get(s.id) ?? null, principal.role === 'admin' ? hidden : null), etag: etagOf(s, hidden) };
 }
 
 export async function segmentRoutes(v1: FastifyInstance, app: App): Promise<void> {
@@ -124,7 +124,7 @@ export async function segmentRoutes(v1: FastifyInstance, app: App): Promise<void
     // Written by hand, each definition spliced in as stored (JSON text): the list is read on every
     // screen, and parsing 60 definitions to serialise them again was a third of its cost.
     const items = shown.map(({ segment, conditionJson, hiddenFrom }) => {
-      const { condition: _none, ...fields } = view({ ...segment, memberCount: counts.get(segment.id) ?? 0 }, building.get(segment.id) ?? null, principal.role === 'admin' ? hiddenFrom : null);
+      const { condition: _none, ...fields } = segmentView({ ...segment, memberCount: counts.get(segment.id) ?? 0 }, building.get(segment.id) ?? null, principal.role === 'admin' ? hiddenFrom : null);
       return `${JSON.stringify(fields).slice(0, -1)},"condition":${conditionJson ?? 'null'}}`;
     });
     return reply.type('application/json; charset=utf-8').send(`{"data":[${items.join(',')}],"next_cursor":${JSON.stringify(next)}}`);
