@@ -1,4 +1,4 @@
-// `segments --version`, `--help`; `segments work` end to end: one pass, a refused --interval, and --watch stopped by SIGINT; `segment members`, `preview`, `add` and `remove`; `attribute`; `export`.
+// `segments --version`, `--help`; `segments work` end to end: one pass, a refused --interval, and --watch stopped by SIGINT; `segment members`, `preview`, `add` and `remove`; `attribute`; `export`; `import -`.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -216,5 +216,23 @@ describe('segments segment add / remove', () => {
     expect(refused.status).toBe(2);
     expect(refused.stderr).toContain('is dynamic');
     expect(run('verify').status).toBe(0);
+  });
+});
+
+describe('segments import -', () => {
+  it('imports standard input in the format named, and refuses it without --format', () => {
+    const db = join(dir, 'stdin.sqlite');
+    const run = (input: string, ...args: string[]) => spawnSync(bin, [...args, '--db', db], { encoding: 'utf8', env, input, timeout: 60_000 });
+    const csv = run('id,name\ns1,Ann\ns2,Bo\n', 'import', '-', '--format', 'csv');
+    expect(csv.status).toBe(0);
+    expect(csv.stderr).toMatch(/^segments import: standard input \(CSV/);
+    expect(csv.stderr).toMatch(/created\s+2\b/);
+    const jsonl = run('{"id": "s1", "name": "Ann"}\n{"id": "s3"}\n', 'import', '-', '--format', 'jsonl');
+    expect(jsonl.stderr).toMatch(/unchanged\s+1\b/);
+    expect(jsonl.stderr).toMatch(/created\s+1\b/);
+    const noFormat = run('id\nx\n', 'import', '-');
+    expect(noFormat.status).toBe(2);
+    expect(noFormat.stderr).toContain('needs --format csv or --format jsonl');
+    expect(run('', 'export').stdout.split('\r\n').filter(Boolean).map((l) => l.split(',')[0])).toEqual(['id', 's1', 's2', 's3']);
   });
 });

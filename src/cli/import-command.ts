@@ -3,9 +3,10 @@
 // first rejections, and with `--errors FILE` every rejection as CSV.
 import { createWriteStream } from 'node:fs';
 import type { WriteStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
-import { basename, resolve } from 'node:path';
-import { finished } from 'node:stream/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join, resolve } from 'node:path';
+import { finished, pipeline } from 'node:stream/promises';
 import { csvLine } from '../contacts/contact-csv.js';
 import type { ContactSink } from '../contacts/import/contact-sink.js';
 import { formatOfFileName, importContacts, ImportRefused, ImportStopped, MAX_BATCH_SIZE } from '../contacts/import/import-contacts.js';
@@ -39,10 +40,32 @@ export interface ImportCommandOptions {
   readonly now?: () => number;
   /** Without a terminal, a progress line this often (ms). Default 5,000. */
   readonly progressEveryMs?: number;
+  /** How messages name the input (default: the file's path). */
+  readonly displayName?: string;
+}
+
+/**
+ * `segments import -`: standard input, copied to a temporary file first (the import reads its file
+ * twice over: a second thread drafts rows ahead, and the progress bar needs the size), then
+ * imported as `standard input`. The format must be named: there is no file name to tell it.
+ */
+export async function runImportOfStdin(options: ImportCommandOptions, stdin: NodeJS.ReadableStream & { isTTY?: boolean }): Promise<number> {
+  const refuse = (message: string) => { options.stderr.write(`segments import: ${message}\n`); return EXIT_REFUSED; };
+  if (options.format === undefined) return refuse('reading standard input (-) needs --format csv or --format jsonl');
+  if (stdin.isTTY) return refuse('- reads standard input: pipe a file in (segments import - --format csv < contacts.csv)');
+  const dir = await mkdtemp(join(tmpdir(), 'segments-stdin-'));
+  try {
+    const file = join(dir, 'standard input');
+    await pipeline(stdin, createWriteStream(file));
+    return await runImport({ ...options, file, displayName: 'standard input' });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 export async function runImport(options: ImportCommandOptions): Promise<number> {
   const { file, stderr } = options;
+  const shown = options.displayName ?? file;
   const now = options.now ?? (() => performance.now());
   const say = (text: string) => stderr.write(`${text}\n`);
   const fail = (message: string) => {
@@ -90,7 +113,7 @@ export async function runImport(options: ImportCommandOptions): Promise<number> 
     if (error instanceof ImportRefused) {
       errors?.writeRefusal(error.problems);
       await errors?.close();
-      say(`segments import: ${file} was refused; nothing was written:`);
+      say(`segments import: ${shown} was refused; nothing was written:`);
       for (const p of error.problems) say(`  ${p.message}`);
       if (errors) say(`The problems are also in ${options.errorsFile}.`);
       return EXIT_REFUSED;
@@ -107,7 +130,7 @@ export async function runImport(options: ImportCommandOptions): Promise<number> 
   if (errors?.failure) say(`segments import: could not write every rejection to ${options.errorsFile}: ${errors.failure.message}`);
 
   const seconds = (now() - started) / 1000;
-  for (const line of summary(file, format, ledger, seconds, options.errorsFile, stopped)) say(line);
+  for (const line of summary(shown, format, ledger, seconds, options.errorsFile, stopped)) say(line);
   if (stopped) return EXIT_STOPPED;
   return ledger.rejected > 0 ? EXIT_ROWS_REJECTED : EXIT_IMPORTED;
 }

@@ -6,7 +6,7 @@ import { runEvaluate } from './evaluate-command.js';
 import type { Engine } from './evaluate-command.js';
 import { addStoreOptions, registerStoreCommands, withApp } from './store-commands.js';
 import { runExport } from './export-command.js';
-import { runImport } from './import-command.js';
+import { runImport, runImportOfStdin } from './import-command.js';
 import { runServe } from './serve-command.js';
 
 export async function main(argv: string[]): Promise<number> {
@@ -59,16 +59,17 @@ Examples:
 
   addStoreOptions(program.command('import')
     .description('Import contacts from a CSV or JSON Lines file, streamed in batches. Each row is upserted (by id, else external_id, else email) and every segment is kept current; a bad row is reported and the rest go in.')
-    .argument('<file>')
+    .argument('<file>', 'the file, or - for standard input (with --format)')
     .addOption(new Option('--format <format>', 'default: from the extension (.csv, .jsonl, .ndjson)').choices(['csv', 'jsonl']))
     .option('--batch-size <n>', 'rows per transaction (default 1000)', (v) => Number(v))
     .option('--errors <file>', 'write every rejection to this file as CSV')
     .option('--quiet', 'no progress bar; the summary is still printed')
     .addHelpText('after', '\nExit status: 0 all rows in; 1 some rows rejected; 2 the file was refused (nothing written); 3 stopped part-way (import the same file again to complete it).'))
     .action(async (file: string, o: { workspace: string; db?: string; databaseUrl?: string; format?: 'csv' | 'jsonl'; batchSize?: number; errors?: string; quiet?: boolean }) => {
-      exitCode = await withApp(o, (app) => runImport({
-        file, workspaceId: o.workspace, sink: app.contacts, format: o.format, batchSize: o.batchSize, errorsFile: o.errors, quiet: o.quiet, stderr: process.stderr,
-      }), { longWrites: true });
+      exitCode = await withApp(o, (app) => {
+        const options = { file, workspaceId: o.workspace, sink: app.contacts, format: o.format, batchSize: o.batchSize, errorsFile: o.errors, quiet: o.quiet, stderr: process.stderr };
+        return file === '-' ? runImportOfStdin(options, process.stdin) : runImport(options);
+      }, { longWrites: true });
     });
 
   addStoreOptions(program.command('export')
