@@ -35,6 +35,16 @@ export interface SegmentEvent {
   readonly at: number;
 }
 
+/** Which events a reader keeps (the feed filtered, a webhook subscription): of these segments, of these types; absent, all. */
+export interface EventFilter {
+  readonly segmentIds?: readonly string[];
+  readonly types?: readonly SegmentEventType[];
+}
+
+export function keepsEvent(filter: EventFilter, e: SegmentEvent): boolean {
+  return (filter.segmentIds === undefined || filter.segmentIds.includes(e.segmentId)) && (filter.types === undefined || filter.types.includes(e.type));
+}
+
 /** A block's JSON: its segments once each (id, version), and each event as [type code, segment index, contact id]. */
 interface EncodedBlock {
   readonly segments: readonly (readonly [string, number])[];

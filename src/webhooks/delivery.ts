@@ -13,8 +13,9 @@ import type { Database } from '../db/database.js';
 import { dialectOf, writeTransaction } from '../db/write-transaction.js';
 import type { Tx } from '../db/write-transaction.js';
 import { insertRows } from '../db/bulk-insert.js';
-import { readEvents } from '../segments/event-feed.js';
-import { keepsEvent, readFilter } from './subscriptions.js';
+import { keepsEvent, readEvents } from '../segments/event-feed.js';
+import type { SegmentEvent } from '../segments/event-feed.js';
+import { readFilter } from './subscriptions.js';
 import { sleep } from '../segments/worker.js';
 import { signatureOf } from './signing.js';
 import { checkWebhookTarget } from './target-check.js';
@@ -71,25 +72,26 @@ async function enqueueDeliveries(database: Database, now: number): Promise<numbe
       // The cursor moves past every event read; a filtered subscription gets deliveries of its own.
       const filter = readFilter(sub.filter);
       const events = read.filter((e) => keepsEvent(filter, e));
-      if (events.length === 0) {
-        await tx.updateTable('webhook_subscriptions').set({ cursor_seq: read[read.length - 1].seq }).where('id', '=', sub.id).execute();
-        return 0;
-      }
-      const names = new Map((await tx.selectFrom('segments').select(['id', 'name']).where('workspace_id', '=', sub.workspace_id).execute()).map((s) => [s.id, s.name]));
-      await insertRows(tx, 'webhook_deliveries', ['id', 'subscription_id', 'workspace_id', 'event_seq', 'contact_id', 'payload', 'status', 'next_attempt_ms', 'created_ms'],
-        events.map((e) => [
-          `msg_${randomBytes(12).toString('hex')}`, sub.id, sub.workspace_id, e.seq, e.contactId,
-          JSON.stringify({
-            type: e.type, timestamp: new Date(e.at).toISOString(),
-            data: { segment_id: e.segmentId, segment_name: names.get(e.segmentId) ?? null, segment_version: e.segmentVersion, contact_id: e.contactId, event_id: String(e.seq) },
-          }),
-          'pending', now, now,
-        ]), { onConflictDoNothing: true });
+      if (events.length > 0) await enqueue(tx, sub, events, now);
       await tx.updateTable('webhook_subscriptions').set({ cursor_seq: read[read.length - 1].seq }).where('id', '=', sub.id).execute();
       return events.length;
     });
   }
   return total;
+}
+
+/** A delivery row for each event, payload and all (the segment's name as it is now). */
+async function enqueue(tx: Tx, sub: { id: string; workspace_id: string }, events: readonly SegmentEvent[], now: number): Promise<void> {
+  const names = new Map((await tx.selectFrom('segments').select(['id', 'name']).where('workspace_id', '=', sub.workspace_id).execute()).map((s) => [s.id, s.name]));
+  await insertRows(tx, 'webhook_deliveries', ['id', 'subscription_id', 'workspace_id', 'event_seq', 'contact_id', 'payload', 'status', 'next_attempt_ms', 'created_ms'],
+    events.map((e) => [
+      `msg_${randomBytes(12).toString('hex')}`, sub.id, sub.workspace_id, e.seq, e.contactId,
+      JSON.stringify({
+        type: e.type, timestamp: new Date(e.at).toISOString(),
+        data: { segment_id: e.segmentId, segment_name: names.get(e.segmentId) ?? null, segment_version: e.segmentVersion, contact_id: e.contactId, event_id: String(e.seq) },
+      }),
+      'pending', now, now,
+    ]), { onConflictDoNothing: true });
 }
 
 interface Claimed { id: string; subscription_id: string; workspace_id: string; payload: string; attempts: number; url: string; secret: string }

@@ -4,14 +4,8 @@ import { randomBytes } from 'node:crypto';
 import type { Tx } from '../db/write-transaction.js';
 import { InvalidInput, NotFound } from '../errors.js';
 import { feedEnd } from '../segments/event-feed.js';
-import type { SegmentEvent, SegmentEventType } from '../segments/event-feed.js';
+import type { EventFilter, SegmentEventType } from '../segments/event-feed.js';
 import { newWebhookSecret } from './signing.js';
-
-/** The events a subscription keeps: of these segments, of these types; absent, all. */
-export interface EventFilter {
-  readonly segmentIds?: readonly string[];
-  readonly types?: readonly SegmentEventType[];
-}
 
 export interface Subscription {
   readonly id: string;
@@ -29,11 +23,6 @@ export function readFilter(stored: string | null): EventFilter {
   if (stored === null) return {};
   const f = JSON.parse(stored) as { segment_ids?: string[]; types?: SegmentEventType[] };
   return { ...(f.segment_ids && { segmentIds: f.segment_ids }), ...(f.types && { types: f.types }) };
-}
-
-/** Whether a subscription with this filter delivers the event. */
-export function keepsEvent(filter: EventFilter, e: SegmentEvent): boolean {
-  return (filter.segmentIds === undefined || filter.segmentIds.includes(e.segmentId)) && (filter.types === undefined || filter.types.includes(e.type));
 }
 
 /** `url` must have been checked (target-check.ts). The filter's segments must exist in the workspace. */

@@ -5,7 +5,8 @@ import { Type } from 'typebox';
 import type { Static } from 'typebox';
 import type { App } from '../../app.js';
 import { InvalidInput } from '../../errors.js';
-import { readEvents, readMatchingEvents } from '../../segments/event-feed.js';
+import { keepsEvent, readEvents, readMatchingEvents } from '../../segments/event-feed.js';
+import type { EventFilter } from '../../segments/event-feed.js';
 import { principalOf } from '../auth.js';
 import { PageQuery, iso, pageLimit, problems } from '../schemas.js';
 
@@ -15,10 +16,14 @@ const EventSchema = Type.Object({
   timestamp: Type.String(),
   data: Type.Object({ segment_id: Type.String(), segment_version: Type.Integer(), contact_id: Type.Union([Type.String(), Type.Null()]) }),
 });
+/** The three kinds of membership event, for the feed's filter and a webhook subscription's. */
+export const eventTypeSchema = (options: { description?: string } = {}) =>
+  Type.Union([Type.Literal('segment.entered'), Type.Literal('segment.left'), Type.Literal('segment.deleted')], options);
+
 const EventsQuery = Type.Object({
   ...PageQuery,
   segment_id: Type.Optional(Type.String({ minLength: 1, maxLength: 255, description: 'only this segment\'s events' })),
-  type: Type.Optional(Type.Union([Type.Literal('segment.entered'), Type.Literal('segment.left'), Type.Literal('segment.deleted')], { description: 'only events of this type' })),
+  type: Type.Optional(eventTypeSchema({ description: 'only events of this type' })),
 }, { additionalProperties: false });
 
 /** A cursor that is an event's sequence number (this feed's, and a webhook's deliveries'); 0 when absent. */
@@ -41,9 +46,10 @@ export async function eventRoutes(v1: FastifyInstance, app: App): Promise<void> 
     const ws = principalOf(request).workspaceId;
     // Filtered, a page looks at up to 10,000 events: it may hold fewer than `limit`, or none, and
     // `next_cursor` still moves past what it looked at.
+    const filter: EventFilter = { ...(segmentId !== undefined && { segmentIds: [segmentId] }), ...(type !== undefined && { types: [type] }) };
     const { events, next } = segmentId === undefined && type === undefined
       ? await readEvents(app.database.db, ws, after, limit).then((all) => ({ events: all, next: all.length > 0 ? all[all.length - 1].seq : after }))
-      : await readMatchingEvents(app.database.db, ws, after, limit, (e) => (segmentId === undefined || e.segmentId === segmentId) && (type === undefined || e.type === type));
+      : await readMatchingEvents(app.database.db, ws, after, limit, (e) => keepsEvent(filter, e));
     return {
       data: events.map((e) => ({ id: String(e.seq), type: e.type, timestamp: iso(e.at)!, data: { segment_id: e.segmentId, segment_version: e.segmentVersion, contact_id: e.contactId } })),
       next_cursor: String(next),

@@ -11,10 +11,9 @@ import { createSubscription, deleteSubscription, getSubscription, listSubscripti
 import type { Subscription } from '../../webhooks/subscriptions.js';
 import { checkWebhookTarget } from '../../webhooks/target-check.js';
 import { principalOf } from '../auth.js';
-import { readSeqCursor } from './events.js';
+import { eventTypeSchema, readSeqCursor } from './events.js';
 import { IdParams, PageQuery, iso, pageLimit, problems } from '../schemas.js';
 
-const EventType = Type.Union([Type.Literal('segment.entered'), Type.Literal('segment.left'), Type.Literal('segment.deleted')]);
 const SubscriptionSchema = Type.Object({
   id: Type.String(), url: Type.String(), description: Type.String(),
   segment_ids: Type.Union([Type.Array(Type.String()), Type.Null()], { description: 'only these segments\' events; null: every segment' }),
@@ -25,7 +24,7 @@ const CreateBody = Type.Object({
   url: Type.String({ minLength: 1, maxLength: 2000, description: 'http(s); local and private addresses are refused' }),
   description: Type.Optional(Type.String({ maxLength: 1000 })),
   segment_ids: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 255 }), { minItems: 1, maxItems: 100, description: 'deliver only these segments\' events' })),
-  types: Type.Optional(Type.Array(EventType, { minItems: 1, maxItems: 3, description: 'deliver only events of these types' })),
+  types: Type.Optional(Type.Array(eventTypeSchema(), { minItems: 1, maxItems: 3, description: 'deliver only events of these types' })),
 }, { additionalProperties: false });
 const DeliverySchema = Type.Object({
   id: Type.String({ description: 'the webhook-id header, the same on every attempt' }), event_id: Type.String(), status: Type.String(), attempts: Type.Integer(),
