@@ -19,7 +19,7 @@ import { runWorker, runWorkerPass } from '../segments/worker.js';
 import { runDeliveries } from '../webhooks/delivery.js';
 import type { WorkerPass } from '../segments/worker.js';
 import { verifyWorkspace } from '../segments/verify.js';
-import { readConditionArgument } from './condition-argument.js';
+import { parseJsonArgument, readConditionArgument } from './condition-argument.js';
 import { progressLine } from './progress.js';
 
 export interface StoreOptions {
@@ -56,13 +56,6 @@ export function addStoreOptions(command: Command): Command {
     .option('--workspace <id>', 'the workspace (created on first use)', 'default');
 }
 
-function parseJson(text: string, what: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw new DomainError('invalid_json', `${what} is not JSON: ${(error as Error).message}`);
-  }
-}
 
 /** Runs pending backfills with a progress line per segment. */
 async function build(app: App): Promise<void> {
@@ -118,7 +111,7 @@ export function registerStoreCommands(program: Command, setExit: (code: number) 
     .action(async (name: string, condition: string | undefined, opts: StoreOptions & { manual?: boolean; description?: string }) => setExit(await withApp(opts, async (app) => {
       const created = await writeTransaction(app.database, (tx) => createSegment(tx, opts.workspace, {
         name, kind: opts.manual ? 'manual' : 'dynamic', description: opts.description,
-        condition: condition === undefined ? undefined : parseJson(condition, 'the condition'),
+        condition: condition === undefined ? undefined : parseJsonArgument(condition, 'the condition'),
       }));
       await build(app);
       process.stdout.write(`${JSON.stringify(segmentView(await getSegment(app.database.db, opts.workspace, created.id), null, null))}\n`);
@@ -128,7 +121,7 @@ export function registerStoreCommands(program: Command, setExit: (code: number) 
     .argument('<id>').option('--name <name>').option('--description <text>').option('--condition <json>').option('--if-version <n>', 'refuse if the segment is no longer at this version'))
     .action(async (id: string, opts: StoreOptions & { name?: string; description?: string; condition?: string; ifVersion?: string }) => setExit(await withApp(opts, async (app) => {
       await writeTransaction(app.database, (tx) => updateSegment(tx, opts.workspace, id, {
-        name: opts.name, description: opts.description, condition: opts.condition === undefined ? undefined : parseJson(opts.condition, 'the condition'),
+        name: opts.name, description: opts.description, condition: opts.condition === undefined ? undefined : parseJsonArgument(opts.condition, 'the condition'),
       }, { ifVersion: opts.ifVersion === undefined ? undefined : Number(opts.ifVersion) }));
       await build(app);
       process.stdout.write(`${JSON.stringify(segmentView(await getSegment(app.database.db, opts.workspace, id), null, null))}\n`);
