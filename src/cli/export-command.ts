@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { App } from '../app.js';
 import { contactsCsv } from '../contacts/contact-csv.js';
-import { listContacts } from '../contacts/contact-list.js';
+import { contactPages } from '../contacts/contact-list.js';
 import { readConditionArgument } from './condition-argument.js';
 
 export interface ExportCommandOptions {
@@ -17,27 +17,17 @@ export interface ExportCommandOptions {
   readonly out?: string;
 }
 
-const PAGE = 1000;
-
 /** Writes the CSV; an invalid condition throws before anything is written. */
 export async function runExport(app: App, options: ExportCommandOptions): Promise<number> {
   const state = await app.states.get(app.database.db, options.workspaceId);
   // The filter a contact list takes: every segments operator, "in no segment" included.
   const condition = options.condition === undefined ? null
     : readConditionArgument(state, options.condition, '--condition', { segments: 'conversation', isKnownSegment: (id) => state.byId.has(id) });
-  const context = { workspaceId: state.workspaceId, columns: state.columns, timeZone: state.timeZone, now: Date.now() };
-  async function* pages() {
-    let cursor: string | null = null;
-    do {
-      const page = await listContacts(app.database.db, context, { condition, limit: PAGE, cursor });
-      yield page.contacts;
-      cursor = page.next;
-    } while (cursor !== null);
-  }
+  const pages = contactPages(app.database.db, { workspaceId: state.workspaceId, columns: state.columns, timeZone: state.timeZone, now: Date.now() }, condition);
   const sink = options.out === undefined ? process.stdout : createWriteStream(options.out);
   try {
     // stdout stays open for whatever the process writes next; a file is closed when the CSV ends.
-    await pipeline(Readable.from(contactsCsv(state.schema, pages())), sink, { end: options.out !== undefined });
+    await pipeline(Readable.from(contactsCsv(state.schema, pages)), sink, { end: options.out !== undefined });
   } catch (error) {
     // A reader that stopped early (`segments export | head`) is not a failure: stop quietly, as `cat` does.
     if (options.out === undefined && (error as { code?: string }).code === 'EPIPE') return 0;

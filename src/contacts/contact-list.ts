@@ -51,6 +51,16 @@ function sortColumn(ctx: ContactListContext, sort: string): string {
   return storage.column;
 }
 
+/** Every contact `condition` selects (null: all), a page at a time in creation order: what an export writes. */
+export async function* contactPages(db: Tx, ctx: ContactListContext, condition: Condition | null, pageSize = 1000): AsyncGenerator<StoredContact[]> {
+  let cursor: string | null = null;
+  do {
+    const page = await listContacts(db, ctx, { condition, limit: pageSize, cursor });
+    yield page.contacts;
+    cursor = page.next;
+  } while (cursor !== null);
+}
+
 export async function listContacts(db: Tx, ctx: ContactListContext, query: ContactListQuery): Promise<{ contacts: StoredContact[]; next: string | null }> {
   const sort = query.sort ?? 'created';
   const column = sortColumn(ctx, sort);

@@ -3,14 +3,14 @@
 // A contact is `{ "id", "attributes": {...} }`; a flat body (attributes at the top, as an import row
 // has them) is read the same way.
 import { Readable } from 'node:stream';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { Static } from 'typebox';
 import type { App } from '../../app.js';
 import type { Principal } from '../../access/tokens.js';
 import { hiddenSegments } from '../../access/visibility.js';
 import { attributesView, contactsCsv } from '../../contacts/contact-csv.js';
-import { listContacts } from '../../contacts/contact-list.js';
+import { contactPages, listContacts } from '../../contacts/contact-list.js';
 import type { StoredContact } from '../../contacts/contact-store.js';
 import type { ContactListQuery } from '../../contacts/contact-list.js';
 import { InvalidInput, NotFound } from '../../errors.js';
@@ -153,14 +153,8 @@ export async function contactRoutes(v1: FastifyInstance, app: App): Promise<void
       try { parsed = JSON.parse(request.query.condition); } catch { throw new InvalidInput('invalid condition', [{ path: 'condition', message: 'expected a condition as JSON' }]); }
     }
     const condition = parsed === undefined ? null : await readCondition(database.db, principal, state, parsed, 'condition', 'filter');
-    return streamCsv(reply, state, async function* () {
-      let cursor: string | null = null;
-      do {
-        const result = await listContacts(database.db, { workspaceId: state.workspaceId, columns: state.columns, timeZone: state.timeZone, now: Date.now() }, { condition, limit: 1000, cursor });
-        yield result.contacts;
-        cursor = result.next;
-      } while (cursor !== null);
-    });
+    const pages = contactPages(database.db, { workspaceId: state.workspaceId, columns: state.columns, timeZone: state.timeZone, now: Date.now() }, condition);
+    return reply.type('text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="contacts.csv"').send(Readable.from(contactsCsv(state.schema, pages)));
   });
 
   v1.get<{ Params: Static<typeof IdParams> }>('/contacts/:id', {
@@ -185,10 +179,4 @@ export async function contactRoutes(v1: FastifyInstance, app: App): Promise<void
     await contacts.delete(principalOf(request).workspaceId, request.params.id);
     return reply.code(204).send();
   });
-}
-
-type ListedPage = Awaited<ReturnType<typeof listContacts>>['contacts'];
-
-async function streamCsv(reply: FastifyReply, state: WorkspaceState, pages: () => AsyncGenerator<ListedPage>): Promise<FastifyReply> {
-  return reply.type('text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="contacts.csv"').send(Readable.from(contactsCsv(state.schema, pages())));
 }
