@@ -38,7 +38,7 @@ interface Entry {
   changed: boolean;
   /** The attributes the batch set or removed (an update writes only their columns and lists). */
   readonly changedKeys: Set<string>;
-  /** next_change_ms as stored (null: never), so an update rewrites its index entry only when it moves. */
+  /** next_change_ms as stored (null: never), so an update rewrites its index entry only when it moves earlier (movesHorizon). */
   readonly storedNextChange: number | null;
   /** Segment ids: as stored before the batch, and as the batch leaves it. */
   readonly storedMembers: ReadonlySet<string>;
@@ -318,6 +318,21 @@ function contactTuple(state: WorkspaceState, e: Entry, now: number, withPk: bool
   return row;
 }
 
+/**
+ * Whether an update rewrites the contact's stored horizon (next_change_ms). The stored one is a
+ * lower bound, as the backfill's horizons are (backfill-horizons.ts): an update moves it earlier,
+ * never later. A later horizon is found when the earlier one comes: the time refresh re-evaluates
+ * the contact then (no change) and stores its exact horizon. Moving it later on every write would
+ * rewrite its index entry, two leaves of a randomly ordered index, on most writes that set a date:
+ * a support contact's last interaction moves later with each conversation, and with it "inactive
+ * for 30 days" moves. A horizon already due is replaced, the write having just evaluated the
+ * contact at `now`.
+ */
+function movesHorizon(stored: number | null, next: number, now: number): boolean {
+  if (stored === null) return Number.isFinite(next);
+  return next < stored || (stored <= now && next !== stored);
+}
+
 /** SQLite's next rowid: what an insert without a pk would be given. */
 const highestPk = reusableQuery((tx: Tx) => tx.selectFrom('contacts').select((eb) => eb.fn.max('pk').as('pk')));
 
@@ -348,9 +363,8 @@ async function writeContacts(tx: Tx, state: WorkspaceState, touched: Entry[], no
   // writes (bench:write: 0.18 s of prepares over 4,000 writes).
   const updated = touched.filter((e) => !e.isNew);
   for (const e of updated) {
-    const nextChange = Number.isFinite(e.nextChange) ? e.nextChange : null;
     const changes: Record<string, unknown> = { version: e.version, updated_ms: now };
-    if (nextChange !== e.storedNextChange) changes.next_change_ms = nextChange;
+    if (movesHorizon(e.storedNextChange, e.nextChange, now)) changes.next_change_ms = Number.isFinite(e.nextChange) ? e.nextChange : null;
     for (let i = 0; i < plan.at.length; i++) {
       const column = plan.at[i];
       if (column === null || column === 'list') continue;

@@ -128,6 +128,40 @@ describe.each<Dialect>(['sqlite', 'postgres'])('membership on %s', (dialect) => 
     expect(await verify()).toEqual([]);
   });
 
+  it.skipIf(skip)('a write moves a stored horizon earlier, never later; the refresh finds the later one when the earlier comes', async () => {
+    const recent = await segment('Recent', { attr: 'last_interaction_at', op: 'within_last', value: { amount: 2, unit: 'days' } });
+    await build();
+    const horizon = async () => {
+      const row = await e.database.db.selectFrom('contacts').select('next_change_ms').where('id', '=', 'a').executeTakeFirstOrThrow();
+      return row.next_change_ms === null ? null : Number(row.next_change_ms);
+    };
+    const interaction = (msAgo: number) => e.writes.upsert(e.workspaceId, { id: 'a', last_interaction_at: new Date(e.clock.now - msAgo).toISOString() });
+    const start = e.clock.now;
+    await interaction(DAY); // leaves Recent a day from now
+    expect(await horizon()).toBe(start + DAY + 1);
+    await interaction(0); // a conversation now: leaves two days from now, but the stored day stays
+    expect(await horizon()).toBe(start + DAY + 1);
+    await interaction(1.5 * DAY); // half a day from now: earlier, so stored
+    expect(await horizon()).toBe(start + DAY / 2 + 1);
+    await interaction(0);
+    e.clock.now = start + DAY / 2 + 1; // the stored horizon comes: one re-evaluation, no change, the exact horizon stored
+    expect(await refreshDue(e.database, e.states, e.clock.now)).toBe(1);
+    expect(await members(recent.id)).toEqual(['a']);
+    expect(await horizon()).toBe(start + 2 * DAY + 1);
+    expect(await refreshDue(e.database, e.states, e.clock.now)).toBe(0);
+    e.clock.now = start + 2 * DAY + 1;
+    expect(await refreshDue(e.database, e.states, e.clock.now)).toBe(1);
+    expect(await members(recent.id)).toEqual([]);
+    expect(await horizon()).toBeNull();
+    // A horizon already due is replaced by the write that evaluates the contact after it.
+    await interaction(DAY);
+    const due = await horizon();
+    e.clock.now = due! + 1;
+    await interaction(0);
+    expect(await horizon()).toBe(e.clock.now + 2 * DAY + 1);
+    expect(await verify()).toEqual([]);
+  });
+
   it.skipIf(skip)('deleting a segment emits one segment.deleted and leaves contacts alone', async () => {
     const s = await segment('All', { all: [] });
     await e.writes.upsert(e.workspaceId, { id: 'a' });
