@@ -17,6 +17,7 @@ import { DraftedRow, rowValues } from '../contacts/import/contact-sink.js';
 import type { RowOutcome, SinkRow } from '../contacts/import/contact-sink.js';
 import { insertRows } from '../db/bulk-insert.js';
 import { reusableQuery } from '../db/reusable-query.js';
+import { unindexed } from '../db/unindexed.js';
 import { dialectOf } from '../db/write-transaction.js';
 import type { Tx } from '../db/write-transaction.js';
 import { CountDeltas, deleteMembers, evaluateSegments, stageBuilds } from './membership-writer.js';
@@ -294,7 +295,7 @@ async function readNamedContacts(tx: Tx, state: WorkspaceState, keys: ReadonlyAr
     const pks = [...found.keys()];
     for (let i = 0; i < pks.length; i += IN_LIST) {
       const rows = await tx.selectFrom('segment_members as m').select(['m.contact_pk', 'm.segment_id'])
-        .where('m.workspace_id', '=', ws).where('m.contact_pk', 'in', pks.slice(i, i + IN_LIST)).execute();
+        .where(unindexed(dialect, 'm.workspace_id'), '=', ws).where('m.contact_pk', 'in', pks.slice(i, i + IN_LIST)).execute();
       for (const r of rows) {
         const e = found.get(Number(r.contact_pk))!;
         (e.storedMembers as Set<string>).add(r.segment_id);
