@@ -6,6 +6,7 @@ import type { CheckpointTuning } from './sqlite-checkpointer.js';
 import { SQLITE_MMAP_BYTES, createSqliteReaders } from './sqlite-readers.js';
 import type { SqliteReaders } from './sqlite-readers.js';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import type { Tables } from './tables.js';
 
@@ -119,6 +120,7 @@ function createPostgres(config: PostgresConfig): PostgresDatabase {
   // An idle client's error (a server restart) would otherwise crash the process; the next
   // query reports the failure instead.
   pool.on('error', () => {});
+  pool.on('connect', preparesMarkedStatements);
   const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
   // Kysely's driver ends the pool on destroy.
   return { dialect: 'postgres', db, pool, ...(searchPath !== undefined ? { schema: searchPath } : {}), close: () => db.destroy() };
@@ -143,4 +145,33 @@ function withStatementCache(sqlite: BetterSqlite3.Database, size = 500) {
       return statement;
     },
   };
+}
+
+/**
+ * PostgreSQL parses and plans an unnamed statement every time it runs: the single write's
+ * membership statement spent 0.15 ms in parse and 0.24 ms in plan for 0.17 ms of execution. A
+ * statement whose text begins with PREPARED goes as a prepared statement named by its text, so
+ * each connection parses and plans it once. Only texts that stay the same whatever their values
+ * (arrays, not lists of parameters) carry the mark, so a connection keeps a few.
+ */
+export const PREPARED = '/* prepared */ ';
+
+function preparesMarkedStatements(client: pg.PoolClient): void {
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  (client as { query: unknown }).query = (config: unknown, ...rest: unknown[]) => {
+    if (typeof config === 'string' && config.startsWith(PREPARED) && Array.isArray(rest[0])) {
+      return query({ name: preparedName(config), text: config, values: rest[0] }, ...rest.slice(1));
+    }
+    return query(config, ...rest);
+  };
+}
+
+const preparedNames = new Map<string, string>();
+function preparedName(text: string): string {
+  let name = preparedNames.get(text);
+  if (name === undefined) {
+    name = `sg_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`;
+    preparedNames.set(text, name);
+  }
+  return name;
 }

@@ -133,7 +133,8 @@ const APPEND_ONE_BLOCK_SQLITE =
   `insert or fail into segment_event_blocks (workspace_id, last_seq, first_seq, at_ms, events)
     select ?, coalesce(max(last_seq), 0) + ?, coalesce(max(last_seq), 0) + 1, ?, ? from segment_event_blocks where workspace_id = ?`;
 
-function appendOneBlockPostgres(workspaceId: string, events: readonly OutboxEvent[], now: number) {
+/** PostgreSQL: the statement that appends `events` as one block, for a caller that sends it with other work. Take the event lock first. */
+export function appendOneBlockStatement(workspaceId: string, events: readonly OutboxEvent[], now: number) {
   return sql`insert into segment_event_blocks (workspace_id, last_seq, first_seq, at_ms, events)
     select ${workspaceId}::text, coalesce(max(last_seq), 0) + ${events.length}::bigint, coalesce(max(last_seq), 0) + 1, ${now}::bigint, ${encodeBlock(events)}::text
     from segment_event_blocks where workspace_id = ${workspaceId}::text`;
@@ -148,7 +149,7 @@ export async function appendEvents(tx: Tx, workspaceId: string, events: readonly
   if (events.length > 0 && events.length <= EVENTS_PER_BLOCK) {
     await lockEventOrder(tx, workspaceId);
     if (dialectOf(tx) === 'postgres') {
-      const append = appendOneBlockPostgres(workspaceId, events, now);
+      const append = appendOneBlockStatement(workspaceId, events, now);
       // Both parts see the snapshot taken after the lock; the count update waits for its rows itself.
       await (after ? sql`with appended as (${append}), counted as (${after}) select 1` : append).execute(tx);
       return;

@@ -140,14 +140,18 @@ export class CountDeltas {
    * PostgreSQL: the statement that applies the deltas (and forgets them), for a caller that sends it
    * with other work in one round trip; null when nothing changed. The segment rows are locked in id
    * order — the subquery's rows are locked as they come out of its sort, before the counts they
-   * guard — so concurrent writers lock them alike (no deadlock).
+   * guard — so concurrent writers lock them alike (no deadlock). Its text is the same whatever the
+   * deltas (they are two arrays), so a statement that carries it can stay prepared.
    */
   takePostgresUpdate(workspaceId: string) {
+    const { ids, deltas } = this.take();
+    return ids.length === 0 ? null : postgresCountUpdate(workspaceId, ids, deltas);
+  }
+
+  /** The non-zero deltas as two arrays in segment id order (none for no change), and none left. */
+  take(): { ids: string[]; deltas: number[] } {
     const changes = this.takeChanges();
-    if (changes.length === 0) return null;
-    const ids = sql.join(changes.map(([id]) => sql`${id}`));
-    return sql`update segment_counts set member_count = member_count + case segment_id ${sql.join(changes.map(([id, delta]) => sql`when ${id} then cast(${delta} as integer)`), sql` `)} else 0 end
-      where workspace_id = ${workspaceId} and segment_id in (select id from segments where workspace_id = ${workspaceId} and id in (${ids}) order by id for update)`;
+    return { ids: changes.map(([id]) => id), deltas: changes.map(([, delta]) => delta) };
   }
 
   /** The non-zero deltas in segment id order, and none left: one statement for all (a write that moves a contact in or out of a dozen segments paid a dozen round trips). */
@@ -156,6 +160,14 @@ export class CountDeltas {
     this.deltas.clear();
     return changes;
   }
+}
+
+/** PostgreSQL: adds `deltas[i]` to the count of segment `ids[i]`, the segment rows locked in id order first (see takePostgresUpdate). */
+export function postgresCountUpdate(workspaceId: string, ids: readonly string[], deltas: readonly number[]) {
+  return sql`update segment_counts set member_count = member_count + d.delta
+    from (select s.id, u.delta from unnest(${ids}::text[], ${deltas}::integer[]) as u(id, delta)
+      join segments s on s.workspace_id = ${workspaceId}::text and s.id = u.id order by s.id for update of s) as d
+    where segment_counts.workspace_id = ${workspaceId}::text and segment_counts.segment_id = d.id`;
 }
 
 /**

@@ -1,0 +1,29 @@
+// PostgreSQL: a statement marked PREPARED is a named prepared statement of its connection, parsed
+// once and reused; any other statement stays unnamed (planned each time, as PostgreSQL does).
+import { sql } from 'kysely';
+import { describe, expect, it } from 'vitest';
+import { PREPARED } from './database.js';
+import { createTestSchema, postgresTestUrl } from './test-support/postgres.js';
+
+const pgUrl = await postgresTestUrl();
+
+describe.skipIf(pgUrl === null)('statements on PostgreSQL', () => {
+  it('a statement marked PREPARED is prepared once per connection and gives the same rows', async () => {
+    const test = await createTestSchema(pgUrl!);
+    try {
+      const rows = await test.database.db.connection().execute(async (db) => {
+        const results: unknown[] = [];
+        for (const n of [1, 2, 3]) {
+          results.push((await sql<{ v: number }>`${sql.raw(PREPARED)}select ${n}::int + 1 as v`.execute(db)).rows);
+          results.push((await sql<{ v: number }>`select ${n}::int * 10 as v`.execute(db)).rows);
+        }
+        const prepared = await sql<{ statement: string }>`select statement from pg_prepared_statements`.execute(db);
+        return { results, prepared: prepared.rows.map((r) => r.statement) };
+      });
+      expect(rows.results).toEqual([[{ v: 2 }], [{ v: 10 }], [{ v: 3 }], [{ v: 20 }], [{ v: 4 }], [{ v: 30 }]]);
+      expect(rows.prepared).toEqual([`${PREPARED}select $1::int + 1 as v`]);
+    } finally {
+      await test.drop();
+    }
+  });
+});
