@@ -18,9 +18,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: { da
   const webhookLeaseMs = lease * 1000;
   if (url) {
     if (!/^postgres(ql)?:\/\//.test(url)) throw new Error(`DATABASE_URL must be a postgres:// URL, not ${JSON.stringify(url.slice(0, 40))}`);
-    return { database: { dialect: 'postgres', url }, allowPrivateWebhooks, webhookLeaseMs };
+    return { database: { dialect: 'postgres', url, preparedStatements: preparedStatements(env.SEGMENTS_PG_PREPARED_STATEMENTS) }, allowPrivateWebhooks, webhookLeaseMs };
   }
   return { database: { dialect: 'sqlite', filename: overrides.dbFile ?? env.SEGMENTS_DB ?? 'data/segments.sqlite' }, allowPrivateWebhooks, webhookLeaseMs };
+}
+
+/** SEGMENTS_PG_PREPARED_STATEMENTS=off: no named prepared statements (a pooler in transaction mode that cannot keep them). */
+function preparedStatements(value: string | undefined): boolean {
+  if (value === undefined || value === '' || value === 'on') return true;
+  if (value === 'off') return false;
+  throw new Error(`SEGMENTS_PG_PREPARED_STATEMENTS must be on or off, not ${JSON.stringify(value)}`);
 }
 
 /**

@@ -32,6 +32,11 @@ export interface PostgresConfig {
   /** A schema to set as every connection's search_path (scratch and test schemas); pg_catalog stays implicit. */
   readonly searchPath?: string;
   readonly maxConnections?: number;
+  /**
+   * Statements marked PREPARED go as named prepared statements (default true). Off for a
+   * connection pooler that cannot keep them, such as PgBouncer before 1.21 in transaction mode.
+   */
+  readonly preparedStatements?: boolean;
 }
 
 export interface SqliteDatabase {
@@ -120,7 +125,7 @@ function createPostgres(config: PostgresConfig): PostgresDatabase {
   // An idle client's error (a server restart) would otherwise crash the process; the next
   // query reports the failure instead.
   pool.on('error', () => {});
-  pool.on('connect', preparesMarkedStatements);
+  if (config.preparedStatements !== false) pool.on('connect', preparesMarkedStatements);
   const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
   // Kysely's driver ends the pool on destroy.
   return { dialect: 'postgres', db, pool, ...(searchPath !== undefined ? { schema: searchPath } : {}), close: () => db.destroy() };
