@@ -259,7 +259,7 @@ function namedContacts(tx: Tx, ws: string, column: KeyColumn, values: readonly s
     .where('c.workspace_id', '=', ws)
     .where(`c.${column}` as 'c.id', values.length === 1 ? '=' : 'in', values.length === 1 ? values[0] : values).orderBy('c.pk');
   if (dialectOf(tx) === 'postgres') return q.forUpdate();
-  const memberIds = sql<string | null>`(select group_concat(m.segment_id, ',') from segment_members m where m.contact_pk = c.pk and +m.workspace_id = c.workspace_id)`;
+  const memberIds = sql<string | null>`(select group_concat(m.segment_id, ',') from segment_members m where m.contact_pk = c.pk and ${unindexed('sqlite', 'm.workspace_id')} = c.workspace_id)`;
   return q.select(memberIds.as('member_ids'));
 }
 
@@ -436,7 +436,8 @@ async function writeMembers(tx: Tx, ws: string, touched: Entry[], now: number): 
 
 /**
  * PostgreSQL: the rest of the transaction runs prepared statements with their generic plan (set
- * with the statement before the membership statement, so only it and the COMMIT come after).
+ * with the statement before the membership statement, so only it, the COMMIT and, while a segment
+ * is being rebuilt, the staging of its builds come after).
  * PostgreSQL's choice (`auto`) plans such a statement anew for each execution while that plan
  * costs less than the generic one, as it always does here: its values are arrays whose lengths a
  * plan built for them knows, and the one-row lookups the generic plan does are what any would do.

@@ -5,6 +5,7 @@ import { sql } from 'kysely';
 import type { StoredValues } from '../conditions/contact-values.js';
 import type { StoredContact } from '../contacts/contact-store.js';
 import { reusableQuery } from '../db/reusable-query.js';
+import { unindexed } from '../db/unindexed.js';
 import { dialectOf } from '../db/write-transaction.js';
 import type { Tx } from '../db/write-transaction.js';
 
@@ -14,11 +15,12 @@ export interface ContactProfile extends StoredContact {
 }
 
 const profileRow = reusableQuery((db: Tx, workspaceId: string, id: string) => {
-  // By the (contact_pk, segment_id, since_ms) index alone; `+workspace_id` keeps SQLite off the workspace-first key,
-  // `workspace_id || ''` PostgreSQL (unindexed.ts).
-  const memberships = dialectOf(db) === 'postgres'
-    ? sql<string>`(select coalesce(json_agg(json_build_array(m.segment_id, m.since_ms)), '[]')::text from segment_members m where m.contact_pk = c.pk and (m.workspace_id || '') = c.workspace_id)`
-    : sql<string>`(select json_group_array(json_array(m.segment_id, m.since_ms)) from segment_members m where m.contact_pk = c.pk and +m.workspace_id = c.workspace_id)`;
+  // By the (contact_pk, segment_id, since_ms) index alone, never the workspace-first key (unindexed.ts).
+  const dialect = dialectOf(db);
+  const sameWorkspace = sql`${unindexed(dialect, 'm.workspace_id')} = c.workspace_id`;
+  const memberships = dialect === 'postgres'
+    ? sql<string>`(select coalesce(json_agg(json_build_array(m.segment_id, m.since_ms)), '[]')::text from segment_members m where m.contact_pk = c.pk and ${sameWorkspace})`
+    : sql<string>`(select json_group_array(json_array(m.segment_id, m.since_ms)) from segment_members m where m.contact_pk = c.pk and ${sameWorkspace})`;
   return db.selectFrom('contacts as c').innerJoin('contact_documents as d', 'd.contact_pk', 'c.pk')
     .select(['c.pk', 'c.id', 'd.document', 'c.version', 'c.created_ms', 'c.updated_ms', memberships.as('memberships')])
     .where('c.workspace_id', '=', workspaceId).where('c.id', '=', id);
