@@ -11,7 +11,7 @@ import { dateInterval } from './date-interval.js';
 import { OPERATORS } from './operators.js';
 import { SQL_DIALECTS } from './sql-dialect.js';
 import type { SqlDialect, SqlFragment } from './sql-dialect.js';
-import { LIST_VALUES_TABLE, MEMBERS_TABLE, SLOT_COLUMN } from './sql-layout.js';
+import { LIST_VALUES_TABLE, MEMBERS_PENDING_TABLE, MEMBERS_TABLE, MEMBER_ORDER_TABLE, SLOT_COLUMN } from './sql-layout.js';
 import type { AttributeStorage, SqlColumnLayout, SqlDialectName } from './sql-layout.js';
 import type { AttributeType, Condition, ConditionKind, RuleNode } from './types.js';
 
@@ -166,17 +166,46 @@ function compileList(rule: RuleNode, { ctx, d, alias }: State, kind: 'list' | 'm
   const rows = kind === 'list'
     ? sql`${sql.table(LIST_VALUES_TABLE)} AS ${sql.id(LIST_ALIAS)} WHERE ${lv('workspace_id')} = ${d.text(ctx.workspaceId)} AND ${lv('attr')} = ${d.text(rule.attr)}`
     : sql`${sql.table(MEMBERS_TABLE)} AS ${sql.id(LIST_ALIAS)} WHERE ${lv('workspace_id')} = ${d.text(ctx.workspaceId)}`;
-  const value = kind === 'list' ? 'value' : 'segment_id';
   const { operand } = rule;
   // `pk IN (...)` is two-valued: pk is never NULL, and neither is contact_pk.
   if (rule.op === 'is_empty') return sql`(NOT EXISTS (SELECT 1 FROM ${rows} AND ${lv('contact_pk')} = ${pk}))`;
+  if (kind === 'membership') {
+    // The members of the segments, in segment order: one read of each segment's rows.
+    const test = (column: SqlFragment) => rule.op === 'contains' && operand.shape === 'text' ? sql`${column} = ${d.text(operand.folded)}`
+      : rule.op === 'in' && operand.shape === 'texts' ? d.inTexts(column, operand.folded) : unsupported(rule);
+    return sql`(${pk} IN (${membersOfSegment(d, d.text(ctx.workspaceId), test)}))`;
+  }
   if (rule.op === 'contains' && operand.shape === 'text') {
-    return sql`(${pk} IN (SELECT ${lv('contact_pk')} FROM ${rows} AND ${lv(value)} = ${d.text(operand.folded)}))`;
+    return sql`(${pk} IN (SELECT ${lv('contact_pk')} FROM ${rows} AND ${lv('value')} = ${d.text(operand.folded)}))`;
   }
   if (rule.op === 'in' && operand.shape === 'texts') {
-    return sql`(${pk} IN (SELECT ${lv('contact_pk')} FROM ${rows} AND ${d.inTexts(lv(value), operand.folded)}))`;
+    return sql`(${pk} IN (SELECT ${lv('contact_pk')} FROM ${rows} AND ${d.inTexts(lv('value'), operand.folded)}))`;
   }
   return unsupported(rule);
+}
+
+/**
+ * The stored members of the segments that `test` admits (`test(segment_id column)`), as rows of
+ * contact_pk (a contact in two of them is two rows); with `afterPk`, only contacts above it.
+ * segment_members is keyed by contact (a contact's memberships together, which a write changes);
+ * a segment's members in order are read from segment_member_order, which on SQLite is behind for
+ * the contacts listed in segment_members_pending: for those, their segment_members rows are read
+ * instead (segments/member-order.ts). On PostgreSQL both orders are indexes of segment_members.
+ * CROSS JOIN keeps SQLite's join order, the listed contacts first (see foldMemberOrder).
+ */
+export function membersOfSegment(d: SqlDialect, workspaceId: SqlFragment, test: (segmentColumn: SqlFragment) => SqlFragment, afterPk?: number): SqlFragment {
+  const select = (alias: string) => sql.ref(`${alias}.contact_pk`);
+  const above = (alias: string) => (afterPk === undefined ? sql`` : sql` AND ${sql.ref(`${alias}.contact_pk`)} > ${d.integer(afterPk)}`);
+  if (d.name === 'postgres') {
+    return sql`SELECT ${select('m')} FROM ${sql.table(MEMBERS_TABLE)} AS m WHERE m.workspace_id = ${workspaceId} AND ${test(sql.ref('m.segment_id'))}${above('m')}`;
+  }
+  return sql`SELECT ${select('o')} FROM ${sql.table(MEMBER_ORDER_TABLE)} AS o
+      WHERE o.workspace_id = ${workspaceId} AND ${test(sql.ref('o.segment_id'))}${above('o')}
+        AND o.contact_pk NOT IN (SELECT p.contact_pk FROM ${sql.table(MEMBERS_PENDING_TABLE)} AS p WHERE p.workspace_id = ${workspaceId})
+    UNION ALL
+    SELECT ${select('m')} FROM ${sql.table(MEMBERS_PENDING_TABLE)} AS p
+      CROSS JOIN ${sql.table(MEMBERS_TABLE)} AS m ON m.workspace_id = p.workspace_id AND m.contact_pk = p.contact_pk
+      WHERE p.workspace_id = ${workspaceId} AND ${test(sql.ref('m.segment_id'))}${above('m')}`;
 }
 
 /** Validation admits only catalogue combinations, all handled above; anything else is a bug. */

@@ -9,7 +9,8 @@ export type SqlDialectName = 'sqlite' | 'postgres';
  * - `column`: a typed slot column of `contacts` (`t3` folded text, `n1` number, `d2` UTC ms,
  *   `b1` 0/1); NULL is missing.
  * - `list`: one row per distinct folded element in `contact_list_values`; no row is missing.
- * - `membership`: `segments`, read from the stored membership (`segment_members`).
+ * - `membership`: `segments`, read from the stored membership (`segment_members`, and in segment
+ *   order `segment_member_order`).
  */
 export type AttributeStorage =
   | { readonly kind: 'column'; readonly column: string }
@@ -30,5 +31,9 @@ export const SLOT_COLUMN = /^[tndb][0-9]{1,2}$/;
 /** The table that holds list elements (created by src/db's first migration). */
 export const LIST_VALUES_TABLE = 'contact_list_values';
 
-/** The stored membership: one row per (segment, member contact). */
+/** The stored membership: one row per (segment, member contact), keyed by contact. */
 export const MEMBERS_TABLE = 'segment_members';
+
+/** The same rows keyed by segment: on SQLite a copy, behind for the contacts in MEMBERS_PENDING_TABLE (segments/member-order.ts). */
+export const MEMBER_ORDER_TABLE = 'segment_member_order';
+export const MEMBERS_PENDING_TABLE = 'segment_members_pending';

@@ -20,7 +20,7 @@ async function columnsOf(database: Database, table: string): Promise<string[]> {
   return found ? found.columns.map((c) => c.name) : [];
 }
 
-const ALL_MIGRATIONS = ['0001_contacts', '0002_segments', '0003_contact_documents', '0004_access', '0005_webhooks', '0006_segment_counts', '0007_memberships_by_contact', '0008_event_blocks', '0009_webhook_filters'];
+const ALL_MIGRATIONS = ['0001_contacts', '0002_segments', '0003_contact_documents', '0004_access', '0005_webhooks', '0006_segment_counts', '0007_memberships_by_contact', '0008_event_blocks', '0009_webhook_filters', '0010_member_order'];
 
 /** What every dialect must give: the tables, the slots, the keys, and a migration run only once. */
 async function checkMigrations(database: Database): Promise<void> {
@@ -92,7 +92,7 @@ async function checkEventsMove(database: Database): Promise<void> {
   for (const [ws, type, segment, contact] of [['w1', 'segment.entered', 'sg_a', 'c1'], ['w2', 'segment.entered', 'sg_b', 'x"1'], ['w1', 'segment.left', 'sg_a', 'c1'], ['w1', 'segment.deleted', 'sg_a', null]]) {
     await sql`insert into segment_events (workspace_id, type, segment_id, segment_version, contact_id, at_ms) values (${ws}, ${type}, ${segment}, 3, ${contact}, 1000)`.execute(database.db);
   }
-  expect(await migrateToLatest(database)).toEqual(['0008_event_blocks', '0009_webhook_filters']);
+  expect(await migrateToLatest(database)).toEqual(['0008_event_blocks', '0009_webhook_filters', '0010_member_order']);
   const w1 = await readEvents(database.db, 'w1');
   expect(w1).toEqual([
     { seq: 1, type: 'segment.entered', segmentId: 'sg_a', segmentVersion: 3, contactId: 'c1', at: 1000 },
@@ -105,10 +105,32 @@ async function checkEventsMove(database: Database): Promise<void> {
   expect((await readEvents(database.db, 'w2')).map((e) => e.seq)).toEqual([2, 3]);
 }
 
+/**
+ * Membership stored before 0010 is kept, and read in both orders: by contact (segment_members)
+ * and by segment (segment_member_order, SQLite's copy or PostgreSQL's view), nothing pending.
+ */
+async function checkMembersMove(database: Database): Promise<void> {
+  await migrateUpTo(database, '0009_webhook_filters');
+  const rows = [['w1', 'sg_b', 2, 20], ['w1', 'sg_a', 3, 30], ['w1', 'sg_a', 1, 10], ['w2', 'sg_a', 1, 11]] as const;
+  for (const [ws, segment, pk, since] of rows) {
+    await sql`insert into segment_members (workspace_id, segment_id, contact_pk, since_ms) values (${ws}, ${segment}, ${pk}, ${since})`.execute(database.db);
+  }
+  expect(await migrateToLatest(database)).toEqual(['0010_member_order']);
+  const expected = [...rows].map((r) => [...r]).sort((a, b) => String(a.slice(0, 2)).localeCompare(String(b.slice(0, 2))) || Number(a[2]) - Number(b[2]));
+  const members = await database.db.selectFrom('segment_members').select(['workspace_id', 'segment_id', 'contact_pk', 'since_ms'])
+    .orderBy('workspace_id').orderBy('segment_id').orderBy('contact_pk').execute();
+  expect(members.map((r) => [r.workspace_id, r.segment_id, Number(r.contact_pk), Number(r.since_ms)])).toEqual(expected);
+  const ordered = await database.db.selectFrom('segment_member_order').select(['workspace_id', 'segment_id', 'contact_pk'])
+    .orderBy('workspace_id').orderBy('segment_id').orderBy('contact_pk').execute();
+  expect(ordered.map((r) => [r.workspace_id, r.segment_id, Number(r.contact_pk)])).toEqual(expected.map((r) => r.slice(0, 3)));
+  expect(await database.db.selectFrom('segment_members_pending').selectAll().execute()).toEqual([]);
+}
+
 /** A store an older release made keeps what it holds: each check runs on both dialects. */
 const UPGRADES: readonly (readonly [string, (database: Database) => Promise<void>])[] = [
   ['move the values of contacts stored before 0003 into contact_documents', checkDocumentsMove],
   ['keep the events stored before 0008, with their numbers', checkEventsMove],
+  ['keep the membership stored before 0010, in both orders', checkMembersMove],
 ];
 
 describe('migrations on SQLite', () => {
@@ -153,8 +175,8 @@ describe.skipIf(pgUrl === null)('migrations on PostgreSQL', () => {
     try {
       await checkMigrations(test.database);
       const { rows } = await sql<{ n: string }>`SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = ${test.schema}`.execute(test.database.db);
-      // contacts, contact_list_values, the 7 tables of 0002, contact_documents, 0004's three, 0005's two, segment_counts and Kysely's two bookkeeping tables
-      expect(Number(rows[0].n)).toBe(18);
+      // contacts, contact_list_values, the 7 tables of 0002, contact_documents, 0004's three, 0005's two, segment_counts, 0010's view and table, and Kysely's two bookkeeping tables
+      expect(Number(rows[0].n)).toBe(20);
     } finally {
       await test.drop();
     }

@@ -104,6 +104,20 @@ export interface SegmentMembersTable {
   since_ms: Int8;
 }
 
+/** segment_members' keys in segment order (SQLite: a copy, behind for the pending contacts; PostgreSQL: a view). */
+export interface SegmentMemberOrderTable {
+  workspace_id: string;
+  segment_id: string;
+  contact_pk: Int8;
+}
+
+/** SQLite: contacts whose rows in segment_member_order are behind, with the segments those rows have (JSON array). */
+export interface SegmentMembersPendingTable {
+  workspace_id: string;
+  contact_pk: Int8;
+  segments_before: string;
+}
+
 export interface SegmentBuildsTable {
   job_id: Int8;
   contact_pk: Int8;
@@ -215,6 +229,8 @@ export interface Tables {
   segments: SegmentsTable;
   segment_counts: SegmentCountsTable;
   segment_members: SegmentMembersTable;
+  segment_member_order: SegmentMemberOrderTable;
+  segment_members_pending: SegmentMembersPendingTable;
   segment_builds: SegmentBuildsTable;
   segment_event_blocks: SegmentEventBlocksTable;
   segment_jobs: SegmentJobsTable;

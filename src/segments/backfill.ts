@@ -14,6 +14,7 @@ import type { Tx } from '../db/write-transaction.js';
 import { bumpConfigVersion } from '../workspaces/config-version.js';
 import { dependentsOf } from './dependencies.js';
 import { lowerHorizonsInRange } from './backfill-horizons.js';
+import { foldMemberOrder } from './member-order.js';
 import { CountDeltas, updateMembership } from './membership-writer.js';
 import type { WorkspaceState, WorkspaceStates } from './workspace-state.js';
 import { appendEventsInSql, startAppending } from './event-feed.js';
@@ -115,6 +116,9 @@ async function buildRangeInSql(tx: Tx, state: WorkspaceState, jobId: number, con
  * with their ids alone took 1.1 s, before every row went back as bound values).
  */
 async function complete(tx: Tx, states: WorkspaceStates, jobId: number, ws: string, segmentId: string, version: number, now: number): Promise<void> {
+  // segment_member_order exact first: the membership is compared in segment order, and written in both.
+  await foldMemberOrder(tx, ws);
+  const sqlite = dialectOf(tx) === 'sqlite';
   const { entered, left } = membershipChanges(tx, jobId, ws, segmentId);
   // Contacts deleted since they were staged have no row in contacts: no event, no member row.
   const existing = (changes: typeof entered | typeof left) => tx.selectFrom(changes.as('x')).innerJoin('contacts as c', 'c.pk', 'x.contact_pk').orderBy('x.contact_pk');
@@ -131,15 +135,21 @@ async function complete(tx: Tx, states: WorkspaceStates, jobId: number, ws: stri
   const end = await startAppending(tx, ws);
   const afterEntered = await appendEventsInSql(tx, ws, end, { type: 'segment.entered', segmentId, version }, eventContacts(entered), now);
   await appendEventsInSql(tx, ws, afterEntered, { type: 'segment.left', segmentId, version }, eventContacts(left), now);
-  for (let i = 0; i < leaving.length; i += 500) {
-    await tx.deleteFrom('segment_members').where('workspace_id', '=', ws).where('segment_id', '=', segmentId).where('contact_pk', 'in', leaving.slice(i, i + 500)).execute();
+  // SQLite: the rows in both orders (member-order.ts); PostgreSQL: one table, both orders its indexes.
+  const tables = sqlite ? ['segment_members', 'segment_member_order'] as const : ['segment_members'] as const;
+  const key = [constant<string>(ws, 'text').as('workspace_id'), constant<string>(segmentId, 'text').as('segment_id'), 'x.contact_pk'] as const;
+  for (const table of tables) {
+    for (let i = 0; i < leaving.length; i += 500) {
+      await tx.deleteFrom(table).where('workspace_id', '=', ws).where('segment_id', '=', segmentId).where('contact_pk', 'in', leaving.slice(i, i + 500)).execute();
+    }
+    // SQLite: `or fail`, so no statement journal (bulk-insert.ts): the new rows land all over
+    // segment_members, whose every touched page the journal would copy first.
+    const insertMembers = table === 'segment_members'
+      ? tx.insertInto(table).columns(['workspace_id', 'segment_id', 'contact_pk', 'since_ms']).expression(existing(entered).select([...key, constant<number>(now, 'bigint').as('since_ms')]))
+      : tx.insertInto(table).columns(['workspace_id', 'segment_id', 'contact_pk']).expression(existing(entered).select([...key]));
+    await (sqlite ? insertMembers.orFail() : insertMembers).execute();
   }
-  // SQLite: `or fail`, so no statement journal (bulk-insert.ts): the new rows' entries land all
-  // over the by-contact index, whose every touched page the journal would copy first.
-  const insertMembers = tx.insertInto('segment_members').columns(['workspace_id', 'segment_id', 'contact_pk', 'since_ms'])
-    .expression(existing(entered).select([constant<string>(ws, 'text').as('workspace_id'), constant<string>(segmentId, 'text').as('segment_id'), 'x.contact_pk', constant<number>(now, 'bigint').as('since_ms')]));
-  await (dialectOf(tx) === 'sqlite' ? insertMembers.orFail() : insertMembers).execute();
-  const members = await tx.selectFrom('segment_members').select((eb) => eb.fn.countAll().as('n')).where('workspace_id', '=', ws).where('segment_id', '=', segmentId).executeTakeFirstOrThrow();
+  const members = await tx.selectFrom('segment_member_order').select((eb) => eb.fn.countAll().as('n')).where('workspace_id', '=', ws).where('segment_id', '=', segmentId).executeTakeFirstOrThrow();
   const condition = await tx.selectFrom('segments').select('condition').where('workspace_id', '=', ws).where('id', '=', segmentId).executeTakeFirstOrThrow();
   await tx.updateTable('segments').set({ active_version: version, active_condition: condition.condition, status: 'ready', status_detail: null, updated_ms: now })
     .where('workspace_id', '=', ws).where('id', '=', segmentId).execute();
@@ -158,7 +168,7 @@ async function complete(tx: Tx, states: WorkspaceStates, jobId: number, ws: stri
  */
 function membershipChanges(tx: Tx, jobId: number, ws: string, segmentId: string) {
   const built = tx.selectFrom('segment_builds').select('contact_pk').where('job_id', '=', jobId);
-  const stored = tx.selectFrom('segment_members').select('contact_pk').where('workspace_id', '=', ws).where('segment_id', '=', segmentId);
+  const stored = tx.selectFrom('segment_member_order').select('contact_pk').where('workspace_id', '=', ws).where('segment_id', '=', segmentId);
   return { entered: built.except(stored), left: stored.except(built) };
 }
 

@@ -18,12 +18,12 @@ import type { RowOutcome, SinkRow } from '../contacts/import/contact-sink.js';
 import { insertRows } from '../db/bulk-insert.js';
 import { PREPARED } from '../db/database.js';
 import { reusableQuery } from '../db/reusable-query.js';
-import { unindexed } from '../db/unindexed.js';
 import { dialectOf } from '../db/write-transaction.js';
 import type { Tx } from '../db/write-transaction.js';
 import { CountDeltas, deleteMembers, evaluateSegments, postgresCountUpdate, stageBuilds } from './membership-writer.js';
 import { EVENTS_PER_BLOCK, appendEvents, appendOneBlockStatement, eventOrderLockExpression, eventOrderTaken } from './event-feed.js';
 import type { OutboxEvent } from './event-feed.js';
+import { byContactWorkspace, byKey, deleteOrderRows, foldMemberOrder, listChangedMembers } from './member-order.js';
 import { lookupKey, lookupText } from './new-contact-draft.js';
 import type { NewContactDraft } from './new-contact-draft.js';
 import type { WorkspaceState } from './workspace-state.js';
@@ -259,7 +259,7 @@ function namedContacts(tx: Tx, ws: string, column: KeyColumn, values: readonly s
     .where('c.workspace_id', '=', ws)
     .where(`c.${column}` as 'c.id', values.length === 1 ? '=' : 'in', values.length === 1 ? values[0] : values).orderBy('c.pk');
   if (dialectOf(tx) === 'postgres') return q.forUpdate();
-  const memberIds = sql<string | null>`(select group_concat(m.segment_id, ',') from segment_members m where m.contact_pk = c.pk and ${unindexed('sqlite', 'm.workspace_id')} = c.workspace_id)`;
+  const memberIds = sql<string | null>`(select group_concat(m.segment_id, ',') from segment_members m where m.workspace_id = c.workspace_id and m.contact_pk = c.pk)`;
   return q.select(memberIds.as('member_ids'));
 }
 
@@ -277,9 +277,8 @@ async function readNamedContacts(tx: Tx, state: WorkspaceState, keys: ReadonlyAr
   }
   const found = new Map<number, Entry>();
   const dialect = dialectOf(tx);
-  // The memberships are read by the (contact_pk, segment_id) index, not the key (workspace,
-  // segment, contact), which would walk every member; and from that index alone (it holds
-  // workspace_id too on SQLite). On SQLite they come with each contact, a list in one column (a
+  // The memberships are read by the contact (byContactWorkspace), never in segment order, which
+  // would walk every member. On SQLite they come with each contact, a list in one column (a
   // segment id, seg_ and hex digits, holds no comma): a single write's separate read of them was a
   // statement of its own (9 µs of bench:write's p50). On PostgreSQL they are read after the rows
   // are locked: a subquery beside FOR UPDATE keeps the snapshot from before a wait for another
@@ -309,7 +308,7 @@ async function readNamedContacts(tx: Tx, state: WorkspaceState, keys: ReadonlyAr
     const pks = [...found.keys()];
     for (let i = 0; i < pks.length; i += IN_LIST) {
       const rows = await tx.selectFrom('segment_members as m').select(['m.contact_pk', 'm.segment_id'])
-        .where(unindexed(dialect, 'm.workspace_id'), '=', ws).where('m.contact_pk', 'in', pks.slice(i, i + IN_LIST)).execute();
+        .where(byContactWorkspace(dialect, 'm.workspace_id'), '=', ws).where('m.contact_pk', 'in', pks.slice(i, i + IN_LIST)).execute();
       for (const r of rows) {
         const e = found.get(Number(r.contact_pk))!;
         (e.storedMembers as Set<string>).add(r.segment_id);
@@ -420,19 +419,38 @@ async function writeContacts(tx: Tx, state: WorkspaceState, touched: Entry[], no
   return ready;
 }
 
-/** segment_members from the net change of each contact over the batch. */
+/**
+ * segment_members from the net change of each contact over the batch. SQLite: a batch of up to
+ * DEFERRED_UP_TO contacts (the API's writes) leaves segment_member_order to the fold, and lists
+ * its contacts; a bigger one (an import's) writes it too, in key order, after folding, so that the
+ * copy is exact for the contacts it changes (member-order.ts).
+ */
 async function writeMembers(tx: Tx, ws: string, touched: Entry[], now: number): Promise<void> {
   if (dialectOf(tx) === 'postgres') return writeMembersInOneStatement(tx, ws, touched, now);
-  const inserts: unknown[][] = [];
+  const direct = touched.length > DEFERRED_UP_TO;
+  if (direct) await foldMemberOrder(tx, ws);
+  const inserts: [string, number][] = [];
+  const removed: [string, number][] = [];
+  const listed: { pk: number; before: Iterable<string> }[] = [];
   for (const e of touched) {
     // A row goes when the contact left the segment, and when it left and came back (its since moves).
     const gone: string[] = [];
     for (const segmentId of e.storedMembers) if (!e.members.has(segmentId) || e.entered.has(segmentId)) gone.push(segmentId);
     await deleteMembers(tx, ws, e.pk, gone);
-    for (const segmentId of e.entered) if (e.members.has(segmentId)) inserts.push([ws, segmentId, e.pk, now]);
+    for (const segmentId of gone) removed.push([segmentId, e.pk]);
+    const before = inserts.length;
+    for (const segmentId of e.entered) if (e.members.has(segmentId)) inserts.push([segmentId, e.pk]);
+    if (gone.length > 0 || inserts.length > before) listed.push({ pk: e.pk, before: e.storedMembers });
   }
-  await insertRows(tx, 'segment_members', ['workspace_id', 'segment_id', 'contact_pk', 'since_ms'], inserts);
+  const rows = (pairs: [string, number][]) => pairs.map(([segmentId, pk]) => [ws, segmentId, pk, now]);
+  await insertRows(tx, 'segment_members', ['workspace_id', 'segment_id', 'contact_pk', 'since_ms'], rows(inserts));
+  if (!direct) return listChangedMembers(tx, ws, listed);
+  await deleteOrderRows(tx, ws, removed.sort(byKey));
+  await insertRows(tx, 'segment_member_order', ['workspace_id', 'segment_id', 'contact_pk'], inserts.sort(byKey).map(([segmentId, pk]) => [ws, segmentId, pk]));
 }
+
+/** SQLite: a batch of up to this many contacts leaves segment_member_order to the fold (writeMembers). */
+const DEFERRED_UP_TO = 32;
 
 /**
  * PostgreSQL: the rest of the transaction runs prepared statements with their generic plan (set

@@ -5,9 +5,9 @@ import { sql } from 'kysely';
 import type { StoredValues } from '../conditions/contact-values.js';
 import type { StoredContact } from '../contacts/contact-store.js';
 import { reusableQuery } from '../db/reusable-query.js';
-import { unindexed } from '../db/unindexed.js';
 import { dialectOf } from '../db/write-transaction.js';
 import type { Tx } from '../db/write-transaction.js';
+import { byContactWorkspace } from './member-order.js';
 
 export interface ContactProfile extends StoredContact {
   /** Segment id → since (UTC ms). */
@@ -15,9 +15,9 @@ export interface ContactProfile extends StoredContact {
 }
 
 const profileRow = reusableQuery((db: Tx, workspaceId: string, id: string) => {
-  // By the (contact_pk, segment_id, since_ms) index alone, never the workspace-first key (unindexed.ts).
+  // By the contact: segment_members' key on SQLite, the (contact_pk, segment_id, since_ms) index on PostgreSQL.
   const dialect = dialectOf(db);
-  const sameWorkspace = sql`${unindexed(dialect, 'm.workspace_id')} = c.workspace_id`;
+  const sameWorkspace = sql`${byContactWorkspace(dialect, 'm.workspace_id')} = c.workspace_id`;
   const memberships = dialect === 'postgres'
     ? sql<string>`(select coalesce(json_agg(json_build_array(m.segment_id, m.since_ms)), '[]')::text from segment_members m where m.contact_pk = c.pk and ${sameWorkspace})`
     : sql<string>`(select json_group_array(json_array(m.segment_id, m.since_ms)) from segment_members m where m.contact_pk = c.pk and ${sameWorkspace})`;

@@ -81,7 +81,7 @@ export class ContactWrites implements ContactSink {
       if (!contact) throw new NotFound('contact', id);
       const current = await storedMembership(tx, workspaceId, contact.pk);
       const counts = new CountDeltas();
-      await writeDiff(tx, state, contact, [], [...current.keys()], this.clock(), counts);
+      await writeDiff(tx, state, contact, current.keys(), [], [...current.keys()], this.clock(), counts);
       await tx.deleteFrom('segment_builds').where('contact_pk', '=', contact.pk).execute();
       await deleteContactRow(tx, contact.pk);
       await counts.flush(tx, workspaceId);

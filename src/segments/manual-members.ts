@@ -26,9 +26,9 @@ export async function changeManualMembers(database: Database, states: WorkspaceS
     for (const id of new Set(contactIds)) {
       const contact = await findContact(tx, workspaceId, { id });
       if (!contact) { unknown.push(id); continue; }
-      const isMember = (await storedMembership(tx, workspaceId, contact.pk)).has(segmentId);
-      if ((action === 'add') === isMember) continue;
-      await writeDiff(tx, state, contact, action === 'add' ? [segmentId] : [], action === 'remove' ? [segmentId] : [], now, counts);
+      const stored = await storedMembership(tx, workspaceId, contact.pk);
+      if ((action === 'add') === stored.has(segmentId)) continue;
+      await writeDiff(tx, state, contact, stored.keys(), action === 'add' ? [segmentId] : [], action === 'remove' ? [segmentId] : [], now, counts);
       // Segments built on this one follow at once.
       await updateMembership(tx, state, contact, prepareContact(state.layout, contact.values as StoredValues), now, counts);
       changed.push(id);

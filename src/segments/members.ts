@@ -1,7 +1,8 @@
 // A segment's members, a page at a time, from stored membership (never a scan of contacts). Pages
-// follow the membership key (segment, contact pk): contacts in the order they were created, each
-// page one index range however large the segment. The cursor is opaque to callers.
+// follow the segment order (segment, contact pk): contacts in the order they were created, each
+// page one index range however large the segment (member-order.ts). The cursor is opaque to callers.
 import type { Tx } from '../db/write-transaction.js';
+import { memberPage } from './member-order.js';
 import { InvalidInput, NotFound } from '../errors.js';
 
 export interface Member {
@@ -26,13 +27,15 @@ export async function listMembers(db: Tx, workspaceId: string, segmentId: string
   const afterPk = options.after === undefined || options.after === null ? 0 : readCursor(options.after);
   const segment = await db.selectFrom('segments').select('id').where('workspace_id', '=', workspaceId).where('id', '=', segmentId).executeTakeFirst();
   if (!segment) throw new NotFound('segment', segmentId);
-  const rows = await db.selectFrom('segment_members as m').innerJoin('contacts as c', 'c.pk', 'm.contact_pk')
-    .select(['m.contact_pk', 'c.id', 'm.since_ms'])
-    .where('m.workspace_id', '=', workspaceId).where('m.segment_id', '=', segmentId).where('m.contact_pk', '>', afterPk)
-    .orderBy('m.contact_pk').limit(limit + 1).execute();
+  const { rows } = await memberPage(db, workspaceId, segmentId, afterPk, limit + 1);
   const page = rows.slice(0, limit);
+  const ids = new Map<number, string>();
+  if (page.length > 0) {
+    const contacts = await db.selectFrom('contacts').select(['pk', 'id']).where('workspace_id', '=', workspaceId).where('pk', 'in', page.map((r) => Number(r.contact_pk))).execute();
+    for (const c of contacts) ids.set(Number(c.pk), c.id);
+  }
   return {
-    members: page.map((r) => ({ id: r.id, since: Number(r.since_ms) })),
+    members: page.filter((r) => ids.has(Number(r.contact_pk))).map((r) => ({ id: ids.get(Number(r.contact_pk))!, since: Number(r.since_ms) })),
     next: rows.length > limit ? writeCursor(Number(page[page.length - 1].contact_pk)) : null,
   };
 }

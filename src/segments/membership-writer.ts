@@ -2,13 +2,13 @@
 // segment for one contact (dependencies first), diff against the stored membership, write the
 // changes, one event per change, the counts, and the instant the result may next change with time.
 import { sql } from 'kysely';
-import { unindexed } from '../db/unindexed.js';
 import type { PreparedContact } from '../conditions/contact-values.js';
 import type { Tx } from '../db/write-transaction.js';
 import { addToColumn, deleteRows, insertRows } from '../db/bulk-insert.js';
 import { dialectOf } from '../db/write-transaction.js';
 import type { CompiledSegment, WorkspaceState } from './workspace-state.js';
 import { appendEvents } from './event-feed.js';
+import { byContactWorkspace, listChangedMembers } from './member-order.js';
 import type { OutboxEvent } from './event-feed.js';
 
 export interface ContactRef {
@@ -24,15 +24,15 @@ export interface MembershipDiff {
 /** Stored membership of one contact: segment id → since. */
 export async function storedMembership(tx: Tx, workspaceId: string, contactPk: number): Promise<Map<string, number>> {
   const rows = await tx.selectFrom('segment_members as m').select(['m.segment_id', 'm.since_ms'])
-    .where(unindexed(dialectOf(tx), 'm.workspace_id'), '=', workspaceId).where('m.contact_pk', '=', contactPk).execute();
+    .where(byContactWorkspace(dialectOf(tx), 'm.workspace_id'), '=', workspaceId).where('m.contact_pk', '=', contactPk).execute();
   return new Map(rows.map((r) => [r.segment_id, Number(r.since_ms)]));
 }
 
 /** Stored membership of the contacts with pk in [fromPk, toPk]: pk → segment ids. */
 export async function storedMembershipsInRange(tx: Tx, ws: string, fromPk: number, toPk: number): Promise<Map<number, string[]>> {
-  // By the (contact_pk, segment_id) index: the key (workspace, segment, contact) would walk every member of the workspace.
+  // By the contact (byContactWorkspace): in segment order this would walk every member of the workspace.
   const rows = await tx.selectFrom('segment_members as m').select(['m.contact_pk', 'm.segment_id'])
-    .where(unindexed(dialectOf(tx), 'm.workspace_id'), '=', ws).where('m.contact_pk', '>=', fromPk).where('m.contact_pk', '<=', toPk).execute();
+    .where(byContactWorkspace(dialectOf(tx), 'm.workspace_id'), '=', ws).where('m.contact_pk', '>=', fromPk).where('m.contact_pk', '<=', toPk).execute();
   const out = new Map<number, string[]>();
   for (const r of rows) {
     const pk = Number(r.contact_pk);
@@ -57,7 +57,7 @@ export async function updateMembership(tx: Tx, state: WorkspaceState, contact: C
     if (is && !was) entered.push(s.id);
     else if (was && !is) left.push(s.id);
   }
-  await writeDiff(tx, state, contact, entered, left, now, counts);
+  await writeDiff(tx, state, contact, current.keys(), entered, left, now, counts);
   await tx.updateTable('contacts').set({ next_change_ms: Number.isFinite(nextChange) ? nextChange : null })
     .where('pk', '=', contact.pk).execute();
   await stageBuilds(tx, state, [{ pk: contact.pk, prepared, memberIds: [...members] }], now);
@@ -97,12 +97,16 @@ export function evaluateSegments(state: WorkspaceState, prepared: PreparedContac
   return { members, nextChange };
 }
 
-/** Writes entered/left changes: member rows and one event each; the counts go to `counts`. */
-export async function writeDiff(tx: Tx, state: WorkspaceState, contact: ContactRef, entered: readonly string[], left: readonly string[], now: number, counts: CountDeltas): Promise<void> {
+/**
+ * Writes entered/left changes: member rows and one event each; the counts go to `counts`.
+ * `before`: the segments the contact was a member of before (member-order.ts).
+ */
+export async function writeDiff(tx: Tx, state: WorkspaceState, contact: ContactRef, before: Iterable<string>, entered: readonly string[], left: readonly string[], now: number, counts: CountDeltas): Promise<void> {
   if (entered.length === 0 && left.length === 0) return;
   const ws = state.workspaceId;
   await insertRows(tx, 'segment_members', ['workspace_id', 'segment_id', 'contact_pk', 'since_ms'], entered.map((id) => [ws, id, contact.pk, now]));
   await deleteMembers(tx, ws, contact.pk, left);
+  await listChangedMembers(tx, ws, [{ pk: contact.pk, before }]);
   const event = (type: 'segment.entered' | 'segment.left') => (id: string): OutboxEvent => ({ type, segmentId: id, version: state.byId.get(id)?.activeVersion ?? 0, contactId: contact.id });
   await appendEvents(tx, ws, [...entered.map(event('segment.entered')), ...left.map(event('segment.left'))], now);
   for (const id of entered) counts.add(id, 1);

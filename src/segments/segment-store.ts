@@ -12,6 +12,7 @@ import { dependenciesOf, findCycle } from './dependencies.js';
 import { storedCondition } from './workspace-state.js';
 import { loadSchema } from '../contacts/attribute-store.js';
 import { appendEvents } from './event-feed.js';
+import { deleteSegmentMembers } from './member-order.js';
 
 export interface SegmentInput {
   readonly name?: unknown;
@@ -201,7 +202,7 @@ export async function deleteSegment(tx: Tx, workspaceId: string, id: string, now
   const jobs = tx.selectFrom('segment_jobs').select('id').where('workspace_id', '=', workspaceId).where('segment_id', '=', id);
   await tx.deleteFrom('segment_builds').where('job_id', 'in', jobs).execute();
   await tx.deleteFrom('segment_jobs').where('workspace_id', '=', workspaceId).where('segment_id', '=', id).execute();
-  await tx.deleteFrom('segment_members').where('workspace_id', '=', workspaceId).where('segment_id', '=', id).execute();
+  await deleteSegmentMembers(tx, workspaceId, id);
   await tx.deleteFrom('segment_hidden_from').where('workspace_id', '=', workspaceId).where('segment_id', '=', id).execute();
   await tx.deleteFrom('segment_counts').where('workspace_id', '=', workspaceId).where('segment_id', '=', id).execute();
   await tx.deleteFrom('segments').where('workspace_id', '=', workspaceId).where('id', '=', id).execute();

@@ -2,6 +2,9 @@
 // dynamic definition in dependency order — and compared with the stored membership and counts; and
 // each contact's slot columns and list values (what SQL reads: previews, backfills, filters) with
 // its values as written, since an update writes only the columns and lists it changed.
+import { sql } from 'kysely';
+import { membersOfSegment } from '../conditions/compile-sql.js';
+import { SQL_DIALECTS } from '../conditions/sql-dialect.js';
 import { unindexed } from '../db/unindexed.js';
 import { prepareContact } from '../conditions/contact-values.js';
 import type { StoredValues } from '../conditions/contact-values.js';
@@ -15,9 +18,17 @@ export interface Difference {
   /** '' for a difference of the contact itself (`stored_value`). */
   readonly segmentId: string;
   /** `stored_value`: a slot column or list (what SQL reads) disagrees with the contact's values as written. */
-  readonly kind: 'missing_member' | 'extra_member' | 'count' | 'stored_value';
+  /** `segment_order`: the members in segment order (member lists, conditions on `segments`) are not the contacts' own (member-order.ts). */
+  readonly kind: 'missing_member' | 'extra_member' | 'count' | 'stored_value' | 'segment_order';
   readonly contactId?: string;
   readonly detail?: string;
+}
+
+async function countInSegmentOrder(database: Database, workspaceId: string, segmentId: string): Promise<number> {
+  const d = SQL_DIALECTS[database.dialect];
+  const members = membersOfSegment(d, d.text(workspaceId), (column) => sql`${column} = ${d.text(segmentId)}`);
+  const { rows } = await sql<{ n: number | string }>`select count(*) as n from (${members}) x`.execute(database.db);
+  return Number(rows[0].n);
 }
 
 export async function verifyWorkspace(database: Database, states: WorkspaceStates, workspaceId: string, now: number, batchSize = 5_000): Promise<Difference[]> {
@@ -68,6 +79,8 @@ export async function verifyWorkspace(database: Database, states: WorkspaceState
   for (const [id, count] of await readCounts(db, workspaceId)) {
     const actual = actualCounts.get(id) ?? 0;
     if (count !== actual) differences.push({ segmentId: id, kind: 'count', detail: `stored count ${count}, stored members ${actual}` });
+    const inOrder = await countInSegmentOrder(database, workspaceId, id);
+    if (inOrder !== actual) differences.push({ segmentId: id, kind: 'segment_order', detail: `${inOrder} members in segment order, ${actual} stored by contact` });
   }
   return differences;
 }

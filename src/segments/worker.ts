@@ -5,12 +5,15 @@
 import type { Database } from '../db/database.js';
 import { runBackfills } from './backfill.js';
 import type { BackfillProgress } from './backfill.js';
+import { foldAllMemberOrders } from './member-order.js';
 import { refreshDue } from './time-refresh.js';
 import type { WorkspaceStates } from './workspace-state.js';
 
 export interface WorkerPass {
   readonly builds: number;
   readonly refreshed: number;
+  /** Contacts whose rows in segment order were brought up to date (member-order.ts). */
+  readonly folded: number;
 }
 
 export interface WorkerOptions {
@@ -18,12 +21,13 @@ export interface WorkerOptions {
   readonly onProgress?: (p: BackfillProgress) => void;
 }
 
-/** One pass: every pending backfill to completion, then the time refresh at the clock's now. */
+/** One pass: every pending backfill to completion, the time refresh at the clock's now, then the segment order's fold. */
 export async function runWorkerPass(database: Database, states: WorkspaceStates, options: WorkerOptions = {}): Promise<WorkerPass> {
   const clock = options.clock ?? Date.now;
   const builds = await runBackfills(database, states, { clock, onProgress: options.onProgress });
   const refreshed = await refreshDue(database, states, clock());
-  return { builds, refreshed };
+  const folded = await foldAllMemberOrders(database);
+  return { builds, refreshed, folded };
 }
 
 /**

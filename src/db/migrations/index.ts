@@ -11,6 +11,7 @@ import { segmentCountsMigration } from './0006-segment-counts.js';
 import { membershipsByContactMigration } from './0007-memberships-by-contact.js';
 import { eventBlocksMigration } from './0008-event-blocks.js';
 import { webhookFiltersMigration } from './0009-webhook-filters.js';
+import { memberOrderMigration } from './0010-member-order.js';
 
 export function migrationsFor(dialect: Dialect): Record<string, Migration> {
   return {
@@ -23,6 +24,7 @@ export function migrationsFor(dialect: Dialect): Record<string, Migration> {
     '0007_memberships_by_contact': membershipsByContactMigration(dialect),
     '0008_event_blocks': eventBlocksMigration(dialect),
     '0009_webhook_filters': webhookFiltersMigration(dialect),
+    '0010_member_order': memberOrderMigration(dialect),
   };
 }
 

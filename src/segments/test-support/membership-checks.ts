@@ -3,6 +3,8 @@
 // returns its problems as sentences (empty when all is well), so a failing test prints what broke.
 import { sql } from 'kysely';
 import type { Database } from '../../db/database.js';
+import { membersOfSegment } from '../../conditions/compile-sql.js';
+import { SQL_DIALECTS } from '../../conditions/sql-dialect.js';
 import { readEvents } from '../event-feed.js';
 import { verifyWorkspace } from '../verify.js';
 import type { WorkspaceStates } from '../workspace-state.js';
@@ -114,5 +116,41 @@ export async function checkStore(database: Database, states: WorkspaceStates, wo
   const replay = await replayEvents(database, workspaceId);
   problems.push(...replay.problems);
   problems.push(...compareMembership(stored.members, replay.members, 'stored membership', 'the replayed feed'));
+  problems.push(...await checkSegmentOrder(database, workspaceId));
+  return problems;
+}
+
+/**
+ * Each segment's members as the segment order gives them (what member lists and conditions on
+ * `segments` read: member-order.ts) equal segment_members' rows; and on SQLite, for every contact
+ * not listed as pending, the copy has exactly its segment_members rows.
+ */
+export async function checkSegmentOrder(database: Database, workspaceId: string): Promise<string[]> {
+  const problems: string[] = [];
+  const d = SQL_DIALECTS[database.dialect];
+  const key = (segmentId: string, pk: unknown) => `${segmentId} ${Number(pk)}`;
+  const truth = new Set((await database.db.selectFrom('segment_members').select(['segment_id', 'contact_pk']).where('workspace_id', '=', workspaceId).execute()).map((r) => key(r.segment_id, r.contact_pk)));
+  const segments = await database.db.selectFrom('segments').select('id').where('workspace_id', '=', workspaceId).execute();
+  const ordered = new Set<string>();
+  for (const { id } of segments) {
+    const { rows } = await sql<{ contact_pk: number }>`${membersOfSegment(d, d.text(workspaceId), (c) => sql`${c} = ${d.text(id)}`)}`.execute(database.db);
+    for (const r of rows) {
+      const k = key(id, r.contact_pk);
+      if (ordered.has(k)) problems.push(`segment order: ${k} twice`);
+      ordered.add(k);
+    }
+  }
+  for (const k of truth) if (!ordered.has(k)) problems.push(`segment order: missing ${k} (segment, contact pk)`);
+  for (const k of ordered) if (!truth.has(k)) problems.push(`segment order: ${k} (segment, contact pk) is not in segment_members`);
+  if (database.dialect === 'sqlite') {
+    const notListed = sql`not in (select contact_pk from segment_members_pending where workspace_id = ${workspaceId})`;
+    const { rows } = await sql<{ extra: number; missing: number }>`select
+      (select count(*) from segment_member_order o where o.workspace_id = ${workspaceId} and o.contact_pk ${notListed}
+        and not exists (select 1 from segment_members m where m.workspace_id = o.workspace_id and m.contact_pk = o.contact_pk and m.segment_id = o.segment_id)) as extra,
+      (select count(*) from segment_members m where m.workspace_id = ${workspaceId} and m.contact_pk ${notListed}
+        and not exists (select 1 from segment_member_order o where o.workspace_id = m.workspace_id and o.segment_id = m.segment_id and o.contact_pk = m.contact_pk)) as missing`.execute(database.db);
+    if (Number(rows[0].extra) > 0) problems.push(`segment order: ${rows[0].extra} rows of segment_member_order for contacts not pending are not in segment_members`);
+    if (Number(rows[0].missing) > 0) problems.push(`segment order: ${rows[0].missing} rows of segment_members for contacts not pending are not in segment_member_order`);
+  }
   return problems;
 }

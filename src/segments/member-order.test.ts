@@ -1,0 +1,167 @@
+// The segment order of the membership (member-order.ts): on SQLite a copy that a small write
+// leaves behind for its contact, and that readers merge with the contact's own rows; the fold
+// brings it up to date. Readers must never see the difference, before or after a fold.
+import { sql } from 'kysely';
+import { validateOrThrow } from '../conditions/validate.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Dialect } from '../db/database.js';
+import { postgresTestUrl } from '../db/test-support/postgres.js';
+import { writeTransaction } from '../db/write-transaction.js';
+import { runBackfills } from './backfill.js';
+import { membersOfSegment } from '../conditions/compile-sql.js';
+import { SQL_DIALECTS } from '../conditions/sql-dialect.js';
+import { FOLD_AFTER, foldMemberOrder, foldStatements } from './member-order.js';
+import { listMembers } from './members.js';
+import { previewCount } from './preview.js';
+import { createSegment, deleteSegment } from './segment-store.js';
+import { openEngine } from './test-support/engine.js';
+import type { TestEngine } from './test-support/engine.js';
+import { checkStore } from './test-support/membership-checks.js';
+import { runWorkerPass } from './worker.js';
+
+const pgUrl = await postgresTestUrl();
+
+describe.each<Dialect>(['sqlite', 'postgres'])('the segment order on %s', (dialect) => {
+  let e: TestEngine | undefined;
+  afterEach(async () => { await e?.close(); e = undefined; });
+  const skip = dialect === 'postgres' && pgUrl === null;
+
+  async function withVip(): Promise<{ engine: TestEngine; vip: string; inVip: string }> {
+    e = await openEngine(dialect, pgUrl);
+    const engine = e;
+    const create = (name: string, condition: object) => writeTransaction(engine.database, (tx) => createSegment(tx, engine.workspaceId, { name, condition } as never, engine.clock.now));
+    const vip = (await create('VIP', { attr: 'tags', op: 'contains', value: 'vip' })).id;
+    const inVip = (await create('In VIP', { attr: 'segments', op: 'contains', value: vip })).id;
+    await runBackfills(engine.database, engine.states, { clock: () => engine.clock.now });
+    return { engine, vip, inVip };
+  }
+
+  const members = async (engine: TestEngine, segmentId: string) => (await listMembers(engine.database.db, engine.workspaceId, segmentId, { limit: 1000 })).members;
+  const pending = async (engine: TestEngine) => (await engine.database.db.selectFrom('segment_members_pending').select('contact_pk').execute()).length;
+  const fold = (engine: TestEngine) => writeTransaction(engine.database, (tx) => foldMemberOrder(tx, engine.workspaceId));
+  const countIn = async (engine: TestEngine, segmentId: string) => {
+    const state = await engine.states.get(engine.database.db, engine.workspaceId);
+    return previewCount(engine.database, state, validateOrThrow(state.schema, { attr: 'segments', op: 'contains', value: segmentId }), engine.clock.now);
+  };
+  const consistent = async (engine: TestEngine) => expect(await checkStore(engine.database, engine.states, engine.workspaceId, engine.clock.now)).toEqual([]);
+
+  it.skipIf(skip)('a single write is in member lists and in conditions on segments at once, before the fold and after it', async () => {
+    const { engine, vip, inVip } = await withVip();
+    await fold(engine);
+    await engine.writes.writeBatch(engine.workspaceId, [{ id: 'a', tags: ['vip'] }]);
+    expect(await pending(engine)).toBe(dialect === 'sqlite' ? 1 : 0);
+    for (const segmentId of [vip, inVip]) expect(await members(engine, segmentId)).toEqual([{ id: 'a', since: engine.clock.now }]);
+    expect(await countIn(engine, vip)).toBe(1);
+    await consistent(engine);
+    expect(await fold(engine)).toBe(dialect === 'sqlite' ? 1 : 0);
+    expect(await pending(engine)).toBe(0);
+    for (const segmentId of [vip, inVip]) expect(await members(engine, segmentId)).toEqual([{ id: 'a', since: engine.clock.now }]);
+    await consistent(engine);
+  });
+
+  it.skipIf(skip)('a contact that left and came back before the fold is listed once, with its new since', async () => {
+    const { engine, vip } = await withVip();
+    await engine.writes.writeBatch(engine.workspaceId, [{ id: 'a', tags: ['vip'] }, { id: 'b', tags: ['vip'] }]);
+    await fold(engine);
+    const first = engine.clock.now;
+    engine.clock.now += 60_000;
+    await engine.writes.writeBatch(engine.workspaceId, [{ id: 'a', tags: [] }]);
+    expect((await members(engine, vip)).map((m) => m.id)).toEqual(['b']);
+    expect(await countIn(engine, vip)).toBe(1);
+    engine.clock.now += 60_000;
+    await engine.writes.writeBatch(engine.workspaceId, [{ id: 'a', tags: ['vip'] }]);
+    expect(await members(engine, vip)).toEqual([{ id: 'a', since: engine.clock.now }, { id: 'b', since: first }]);
+    await consistent(engine);
+    await fold(engine);
+    expect(await members(engine, vip)).toEqual([{ id: 'a', since: engine.clock.now }, { id: 'b', since: first }]);
+    await consistent(engine);
+  });
+
+  it.skipIf(skip)('a deleted contact, and a new one given its pk, before the fold', async () => {
+    const { engine, vip, inVip } = await withVip();
+    await engine.writes.writeBatch(engine.workspaceId, [{ id: 'a', tags: ['x'] }, { id: 'b', tags: ['vip'] }]);
+    await fold(engine);
+    await engine.writes.delete(engine.workspaceId, 'b');
+    expect(await members(engine, vip)).toEqual([]);
+    // SQLite gives the new row the highest pk + 1: b's.
+    await engine.writes.writeBatch(engine.workspaceId, [{ id: 'c', tags: ['y'] }]);
+    expect(await members(engine, vip)).toEqual([]);
+    await engine.writes.writeBatch(engine.workspaceId, [{ id: 'd', tags: ['vip'] }]);
+    expect((await members(engine, inVip)).map((m) => m.id)).toEqual(['d']);
+    await consistent(engine);
+    await fold(engine);
+    expect((await members(engine, vip)).map((m) => m.id)).toEqual(['d']);
+    await consistent(engine);
+  });
+
+  it.skipIf(skip)('a batch of many contacts writes the segment order itself, after folding the contacts listed before it', async () => {
+    const { engine, vip } = await withVip();
+    await engine.writes.writeBatch(engine.workspaceId, [{ id: 'a', tags: ['vip'] }]);
+    await engine.writes.writeBatch(engine.workspaceId, [{ id: 'b', tags: ['vip'] }]);
+    const batch = Array.from({ length: 40 }, (_, i) => ({ id: `n${String(i).padStart(2, '0')}`, tags: i % 2 === 0 ? ['vip'] : [] }));
+    await engine.writes.writeBatch(engine.workspaceId, [{ id: 'a', tags: [] }, ...batch]);
+    expect(await pending(engine)).toBe(0);
+    expect((await members(engine, vip)).map((m) => m.id)).toEqual(['b', ...batch.filter((_, i) => i % 2 === 0).map((r) => r.id)]);
+    await consistent(engine);
+  });
+
+  it.skipIf(skip)(`a write folds once ${FOLD_AFTER} contacts are listed, and the worker's pass folds the rest`, async () => {
+    const { engine, vip } = await withVip();
+    await fold(engine);
+    for (let i = 0; i < FOLD_AFTER - 1; i++) await engine.writes.writeBatch(engine.workspaceId, [{ id: `c${i}`, tags: ['vip'] }]);
+    expect(await pending(engine)).toBe(dialect === 'sqlite' ? FOLD_AFTER - 1 : 0);
+    await engine.writes.writeBatch(engine.workspaceId, [{ id: 'last', tags: ['vip'] }]);
+    expect(await pending(engine)).toBe(0);
+    await engine.writes.writeBatch(engine.workspaceId, [{ id: 'c0', tags: [] }, { id: 'c1', tags: ['vip', 'x'] }]);
+    expect(await pending(engine)).toBe(dialect === 'sqlite' ? 1 : 0);
+    const pass = await runWorkerPass(engine.database, engine.states, { clock: () => engine.clock.now });
+    expect(pass.folded).toBe(dialect === 'sqlite' ? 1 : 0);
+    expect(await pending(engine)).toBe(0);
+    expect(await members(engine, vip)).toHaveLength(FOLD_AFTER - 1);
+    await consistent(engine);
+  });
+
+  it.skipIf(skip)('deleting a segment, and rebuilding one, while contacts are listed', async () => {
+    const { engine, vip, inVip } = await withVip();
+    await engine.writes.writeBatch(engine.workspaceId, [{ id: 'a', tags: ['vip'] }, { id: 'b', tags: ['vip'] }]);
+    await engine.writes.writeBatch(engine.workspaceId, [{ id: 'a', tags: [] }]);
+    await writeTransaction(engine.database, (tx) => deleteSegment(tx, engine.workspaceId, inVip, engine.clock.now));
+    expect(await engine.database.db.selectFrom('segment_members').select('contact_pk').where('segment_id', '=', inVip).execute()).toEqual([]);
+    expect(await engine.database.db.selectFrom('segment_member_order').select('contact_pk').where('segment_id', '=', inVip).execute()).toEqual([]);
+    await engine.writes.writeBatch(engine.workspaceId, [{ id: 'c', tags: ['vip'] }]);
+    const other = await writeTransaction(engine.database, (tx) => createSegment(tx, engine.workspaceId, { name: 'Not VIP', condition: { attr: 'segments', op: 'not_contains', value: vip } } as never, engine.clock.now));
+    await runBackfills(engine.database, engine.states, { clock: () => engine.clock.now });
+    expect((await members(engine, other.id)).map((m) => m.id)).toEqual(['a']);
+    await consistent(engine);
+  });
+});
+
+describe('the segment order on SQLite: each read follows the key it needs', () => {
+  let e: TestEngine | undefined;
+  afterEach(async () => { await e?.close(); e = undefined; });
+
+  it('a contact\'s memberships by segment_members\' key, a segment\'s members by segment_member_order\'s', async () => {
+    e = await openEngine('sqlite', null);
+    const plan = async (query: ReturnType<typeof sql>) => {
+      const { rows } = await sql`explain query plan ${query}`.execute(e!.database.db);
+      return (rows as Record<string, unknown>[]).map((r) => String(r.detail)).join('\n');
+    };
+    expect(await plan(sql`select segment_id from segment_members where workspace_id = 'ws1' and contact_pk = 7`)).toMatch(/SEARCH segment_members USING PRIMARY KEY \(workspace_id=\? AND contact_pk=\?\)/);
+    const page = await plan(sql`select contact_pk from segment_member_order where workspace_id = 'ws1' and segment_id = 's' and contact_pk > 5 order by contact_pk limit 10`);
+    expect(page).toMatch(/SEARCH segment_member_order USING PRIMARY KEY \(workspace_id=\? AND segment_id=\? AND contact_pk>\?\)/);
+    expect(page).not.toMatch(/TEMP B-TREE/);
+  });
+
+  it('the fold and the merged reads start from the listed contacts, never from all of segment_members', async () => {
+    e = await openEngine('sqlite', null);
+    const d = SQL_DIALECTS.sqlite;
+    const statements = [...foldStatements('ws1'), membersOfSegment(d, d.text('ws1'), (c) => sql`${c} = ${d.text('s')}`, 5)];
+    for (const statement of statements) {
+      const compiled = statement.compile(e.database.db);
+      const { rows } = await e.database.db.executeQuery<{ detail: string }>({ ...compiled, sql: 'explain query plan ' + compiled.sql });
+      const plan = rows.map((r) => r.detail);
+      expect(plan.filter((line) => /segment_members|\bm\b/.test(line) && !/segment_members_pending/.test(line))).not.toContainEqual(expect.stringMatching(/^(SCAN|SEARCH) m( USING PRIMARY KEY \(workspace_id=\?\))?$/));
+      expect(plan.join('\n')).toMatch(/SEARCH p USING PRIMARY KEY \(workspace_id=\?\)/);
+    }
+  });
+});
