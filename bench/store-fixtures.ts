@@ -143,6 +143,7 @@ export async function openPopulatedStore(dialect: Dialect, n: number, log: (text
 }
 
 async function dropEverything(database: Database): Promise<void> {
-  const tables = ['segment_event_blocks', 'segment_events', 'segment_builds', 'segment_jobs', 'segment_members', 'segments', 'contact_list_values', 'contacts', 'attributes', 'workspaces', 'kysely_migration', 'kysely_migration_lock'];
+  if (database.dialect === 'postgres') await sql`DROP VIEW IF EXISTS segment_member_order`.execute(database.db);
+  const tables = ['webhook_deliveries', 'webhook_subscriptions', 'import_jobs', 'api_tokens', 'segment_event_blocks', 'segment_events', 'segment_builds', 'segment_jobs', 'segment_members_pending', 'segment_member_order', 'segment_members', 'segment_counts', 'segment_hidden_from', 'segments', 'contact_list_values', 'contact_documents', 'contacts', 'attributes', 'workspaces', 'kysely_migration', 'kysely_migration_lock'];
   for (const t of tables) await sql`DROP TABLE IF EXISTS ${sql.id(t)}`.execute(database.db);
 }

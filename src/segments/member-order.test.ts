@@ -97,11 +97,12 @@ describe.each<Dialect>(['sqlite', 'postgres'])('the segment order on %s', (diale
   it.skipIf(skip)('a batch of many contacts writes the segment order itself, after folding the contacts listed before it', async () => {
     const { engine, vip } = await withVip();
     await engine.writes.writeBatch(engine.workspaceId, [{ id: 'a', tags: ['vip'] }]);
-    await engine.writes.writeBatch(engine.workspaceId, [{ id: 'b', tags: ['vip'] }]);
+    await engine.writes.writeBatch(engine.workspaceId, [{ id: 'b', tags: ['vip'] }, { id: 'c', tags: [] }]);
     const batch = Array.from({ length: 40 }, (_, i) => ({ id: `n${String(i).padStart(2, '0')}`, tags: i % 2 === 0 ? ['vip'] : [] }));
-    await engine.writes.writeBatch(engine.workspaceId, [{ id: 'a', tags: [] }, ...batch]);
+    // Stored contacts that leave and enter, and new ones.
+    await engine.writes.writeBatch(engine.workspaceId, [{ id: 'a', tags: [] }, { id: 'c', tags: ['vip'] }, ...batch]);
     expect(await pending(engine)).toBe(0);
-    expect((await members(engine, vip)).map((m) => m.id)).toEqual(['b', ...batch.filter((_, i) => i % 2 === 0).map((r) => r.id)]);
+    expect((await members(engine, vip)).map((m) => m.id)).toEqual(['b', 'c', ...batch.filter((_, i) => i % 2 === 0).map((r) => r.id)]);
     await consistent(engine);
   });
 
