@@ -141,6 +141,11 @@ export async function writeContactBatch(tx: Tx, state: WorkspaceState, rows: Rea
 
   const events: OutboxEvent[] = [];
   const touched: Entry[] = [];
+  // SQLite, a small batch: its member rows by contact only, and the counts with the segment
+  // order's copy, both brought up to date by the fold (member-order.ts).
+  const postgres = dialectOf(tx) === 'postgres';
+  const deferred = !postgres && rows.length <= DEFERRED_UP_TO;
+  const countsNow = deferred ? null : counts;
   let provisional = PROVISIONAL_PK;
   const outcomes: RowOutcome[] = [];
   for (let i = 0; i < rows.length; i++) {
@@ -158,7 +163,7 @@ export async function writeContactBatch(tx: Tx, state: WorkspaceState, rows: Rea
         touched.push(entry);
         for (const segmentId of draft.members) {
           events.push({ type: 'segment.entered', segmentId, version: state.byId.get(segmentId)!.activeVersion, contactId: entry.id });
-          counts.add(segmentId, 1);
+          countsNow?.add(segmentId, 1);
         }
         outcomes.push({ status: 'created', id: entry.id });
         if (tally) tally.fromDraft++;
@@ -212,14 +217,13 @@ export async function writeContactBatch(tx: Tx, state: WorkspaceState, rows: Rea
       if (was === is) continue;
       events.push({ type: is ? 'segment.entered' : 'segment.left', segmentId: s.id, version: s.activeVersion, contactId: entry.id });
       if (is) { current.add(s.id); entry.entered.add(s.id); } else current.delete(s.id);
-      counts.add(s.id, is ? 1 : -1);
+      countsNow?.add(s.id, is ? 1 : -1);
     }
     entry.prepared = prepared;
     entry.nextChange = nextChange;
     outcomes.push({ status: isNew ? 'created' : 'updated', id: entry.id });
   }
 
-  const postgres = dialectOf(tx) === 'postgres';
   // PostgreSQL, a batch whose events fit one block (every single write): the member rows, the
   // block and the counts go in one statement, the event lock taken before it (see writeContacts).
   const oneStatement = postgres && events.length > 0 && events.length <= EVENTS_PER_BLOCK;
@@ -238,7 +242,7 @@ export async function writeContactBatch(tx: Tx, state: WorkspaceState, rows: Rea
     await writeMembersEventsAndCounts(tx, ws, touched, events, now, counts);
     return outcomes;
   }
-  if (touched.length > 0) await writeMembers(tx, ws, touched, now);
+  if (touched.length > 0) await writeMembers(tx, ws, touched, now, deferred);
   // PostgreSQL: the counts go with the events, one round trip (the caller's flush then has none left).
   await appendEvents(tx, ws, events, now, postgres ? counts.takePostgresUpdate(ws) : null);
   return outcomes;
@@ -420,14 +424,14 @@ async function writeContacts(tx: Tx, state: WorkspaceState, touched: Entry[], no
 }
 
 /**
- * segment_members from the net change of each contact over the batch. SQLite: a batch of up to
- * DEFERRED_UP_TO contacts (the API's writes) leaves segment_member_order to the fold, and lists
- * its contacts; a bigger one (an import's) writes it too, in key order, after folding, so that the
- * copy is exact for the contacts it changes (member-order.ts).
+ * segment_members from the net change of each contact over the batch. SQLite: a `deferred` batch
+ * (up to DEFERRED_UP_TO rows: the API's writes) leaves segment_member_order (and the counts) to
+ * the fold, and lists its contacts; a bigger one (an import's) writes the copy too, after
+ * folding, so that the copy is exact for the contacts it changes (member-order.ts).
  */
-async function writeMembers(tx: Tx, ws: string, touched: Entry[], now: number): Promise<void> {
+async function writeMembers(tx: Tx, ws: string, touched: Entry[], now: number, deferred: boolean): Promise<void> {
   if (dialectOf(tx) === 'postgres') return writeMembersInOneStatement(tx, ws, touched, now);
-  const direct = touched.length > DEFERRED_UP_TO;
+  const direct = !deferred;
   if (direct) await foldMemberOrder(tx, ws);
   const inserts: [string, number][] = [];
   const removed: [string, number][] = [];
@@ -460,7 +464,7 @@ async function writeMembers(tx: Tx, ws: string, touched: Entry[], now: number): 
   }
 }
 
-/** SQLite: a batch of up to this many contacts leaves segment_member_order to the fold (writeMembers). */
+/** SQLite: a batch of up to this many rows leaves segment_member_order and the counts to the fold (writeMembers). */
 const DEFERRED_UP_TO = 32;
 
 /**

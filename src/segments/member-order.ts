@@ -23,7 +23,7 @@ import { sql } from 'kysely';
 import { membersOfSegment } from '../conditions/compile-sql.js';
 import { SQL_DIALECTS } from '../conditions/sql-dialect.js';
 import type { RawBuilder } from 'kysely';
-import { insertRows } from '../db/bulk-insert.js';
+import { addToColumn, insertRows } from '../db/bulk-insert.js';
 import { reusableQuery } from '../db/reusable-query.js';
 import { unindexed } from '../db/unindexed.js';
 import type { Database } from '../db/database.js';
@@ -66,7 +66,9 @@ export async function foldMemberOrder(tx: Tx, ws: string): Promise<number> {
   listedSinceFold.set(ws, 0);
   const [{ n }] = await countListed(tx, ws);
   if (Number(n) === 0) return 0;
+  const changes = await listedCountChanges(tx, ws);
   for (const statement of foldStatements(ws)) await statement.execute(tx);
+  await addToColumn(tx, 'segment_counts', { workspace_id: ws }, 'segment_id', 'member_count', [...changes].filter(([, change]) => change !== 0).sort(([a], [b]) => (a < b ? -1 : 1)));
   await tx.deleteFrom('segment_members_pending').where('workspace_id', '=', ws).execute();
   return Number(n);
 }
@@ -90,6 +92,30 @@ export function foldStatements(ws: string): RawBuilder<unknown>[] {
         where p.workspace_id = ${ws}
           and not exists (select 1 from segment_members m where m.workspace_id = p.workspace_id and m.contact_pk = p.contact_pk and m.segment_id = j.value))`,
   ];
+}
+
+/**
+ * SQLite: per segment, what the listed contacts change in its count: +1 for each of their rows in
+ * segment_members the copy lacks, −1 for each the copy has in excess. segment_counts counts the
+ * copy (a small write leaves both to the fold), so a count read adds these, and the fold applies
+ * them. PostgreSQL: none.
+ */
+export async function listedCountChanges(db: Tx, ws: string): Promise<Map<string, number>> {
+  const changes = new Map<string, number>();
+  if (dialectOf(db) === 'postgres') return changes;
+  const [{ n }] = await countListed(db, ws);
+  if (Number(n) === 0) return changes;
+  const { rows } = await sql<{ segment_id: string; change: number }>`select segment_id, sum(change) as change from (
+      select m.segment_id, 1 as change from segment_members_pending p
+        cross join segment_members m on m.workspace_id = p.workspace_id and m.contact_pk = p.contact_pk
+        where p.workspace_id = ${ws} and instr(p.segments_before, '"' || m.segment_id || '"') = 0
+      union all
+      select j.value, -1 from segment_members_pending p, json_each(p.segments_before) j
+        where p.workspace_id = ${ws}
+          and not exists (select 1 from segment_members m where m.workspace_id = p.workspace_id and m.contact_pk = p.contact_pk and m.segment_id = j.value)
+    ) group by segment_id`.execute(db);
+  for (const r of rows) if (Number(r.change) !== 0) changes.set(r.segment_id, Number(r.change));
+  return changes;
 }
 
 const countListed = reusableQuery((tx: Tx, ws: string) => tx.selectFrom('segment_members_pending').select((eb) => eb.fn.countAll<number>().as('n')).where('workspace_id', '=', ws));

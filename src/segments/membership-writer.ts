@@ -98,8 +98,9 @@ export function evaluateSegments(state: WorkspaceState, prepared: PreparedContac
 }
 
 /**
- * Writes entered/left changes: member rows and one event each; the counts go to `counts`.
- * `before`: the segments the contact was a member of before (member-order.ts).
+ * Writes entered/left changes: member rows and one event each; the counts go to `counts`
+ * (PostgreSQL; on SQLite they follow the segment order's copy, to the fold: member-order.ts).
+ * `before`: the segments the contact was a member of before.
  */
 export async function writeDiff(tx: Tx, state: WorkspaceState, contact: ContactRef, before: Iterable<string>, entered: readonly string[], left: readonly string[], now: number, counts: CountDeltas): Promise<void> {
   if (entered.length === 0 && left.length === 0) return;
@@ -109,6 +110,7 @@ export async function writeDiff(tx: Tx, state: WorkspaceState, contact: ContactR
   await listChangedMembers(tx, ws, [{ pk: contact.pk, before }]);
   const event = (type: 'segment.entered' | 'segment.left') => (id: string): OutboxEvent => ({ type, segmentId: id, version: state.byId.get(id)?.activeVersion ?? 0, contactId: contact.id });
   await appendEvents(tx, ws, [...entered.map(event('segment.entered')), ...left.map(event('segment.left'))], now);
+  if (dialectOf(tx) === 'sqlite') return;
   for (const id of entered) counts.add(id, 1);
   for (const id of left) counts.add(id, -1);
 }

@@ -12,7 +12,7 @@ import { dependenciesOf, findCycle } from './dependencies.js';
 import { storedCondition } from './workspace-state.js';
 import { loadSchema } from '../contacts/attribute-store.js';
 import { appendEvents } from './event-feed.js';
-import { deleteSegmentMembers } from './member-order.js';
+import { deleteSegmentMembers, listedCountChanges } from './member-order.js';
 
 export interface SegmentInput {
   readonly name?: unknown;
@@ -51,7 +51,10 @@ export const toSegment = (r: SegmentRow): Segment => ({
 });
 const SEGMENT_COLUMNS = ['s.id', 's.name', 's.description', 's.kind', 's.condition', 's.version', 's.active_version', 's.status', 's.status_detail', 'n.member_count', 's.created_ms', 's.updated_ms'] as const;
 
-/** A workspace's segments with their counts (kept apart, in `segment_counts`). */
+/**
+ * A workspace's segments with their counts (kept apart, in `segment_counts`; on SQLite the counts
+ * of the segment order's copy, to which a read adds the listed contacts' changes: member-order.ts).
+ */
 const segmentsWithCounts = (db: Tx, workspaceId: string) => db.selectFrom('segments as s')
   .innerJoin('segment_counts as n', (j) => j.onRef('n.workspace_id', '=', 's.workspace_id').onRef('n.segment_id', '=', 's.id'))
   .select(SEGMENT_COLUMNS).where('s.workspace_id', '=', workspaceId);
@@ -62,19 +65,26 @@ export async function listSegments(db: Tx, workspaceId: string): Promise<Segment
 
 /** The rows as stored, definitions as JSON text, by name. */
 export async function listSegmentRows(db: Tx, workspaceId: string): Promise<SegmentRow[]> {
-  return segmentsWithCounts(db, workspaceId).orderBy('s.name_folded').execute();
+  return withListedChanges(db, workspaceId, await segmentsWithCounts(db, workspaceId).orderBy('s.name_folded').execute());
 }
 
 /** Each segment's stored member count, by segment id. */
 export async function readCounts(db: Tx, workspaceId: string): Promise<Map<string, number>> {
   const rows = await db.selectFrom('segment_counts').select(['segment_id', 'member_count']).where('workspace_id', '=', workspaceId).execute();
-  return new Map(rows.map((r) => [r.segment_id, Number(r.member_count)]));
+  const counts = new Map(rows.map((r) => [r.segment_id, Number(r.member_count)]));
+  for (const [id, change] of await listedCountChanges(db, workspaceId)) if (counts.has(id)) counts.set(id, counts.get(id)! + change);
+  return counts;
 }
 
 export async function getSegment(db: Tx, workspaceId: string, id: string): Promise<Segment> {
   const row = await segmentsWithCounts(db, workspaceId).where('s.id', '=', id).executeTakeFirst();
   if (!row) throw new NotFound('segment', id);
-  return toSegment(row);
+  return toSegment((await withListedChanges(db, workspaceId, [row]))[0]);
+}
+
+async function withListedChanges(db: Tx, workspaceId: string, rows: SegmentRow[]): Promise<SegmentRow[]> {
+  const changes = await listedCountChanges(db, workspaceId);
+  return changes.size === 0 ? rows : rows.map((r) => (changes.has(r.id) ? { ...r, member_count: Number(r.member_count) + changes.get(r.id)! } : r));
 }
 
 interface Checked { name: string; description: string; kind: 'dynamic' | 'manual'; condition: Condition | null; json: string | null }

@@ -6,6 +6,7 @@ import type { Database } from '../../db/database.js';
 import { membersOfSegment } from '../../conditions/compile-sql.js';
 import { SQL_DIALECTS } from '../../conditions/sql-dialect.js';
 import { readEvents } from '../event-feed.js';
+import { readCounts } from '../segment-store.js';
 import { verifyWorkspace } from '../verify.js';
 import type { WorkspaceStates } from '../workspace-state.js';
 
@@ -104,14 +105,16 @@ export async function checkStore(database: Database, states: WorkspaceStates, wo
   for (const d of await verifyWorkspace(database, states, workspaceId, now)) {
     problems.push(`verify: ${d.kind} in ${d.segmentId}${d.contactId ? ` (${d.contactId})` : ''}${d.detail ? `: ${d.detail}` : ''}`);
   }
+  // The counts as every reader reads them (readCounts: on SQLite with the listed contacts' changes).
+  const storedCounts = await readCounts(database.db, workspaceId);
   const counts = await database.db.selectFrom('segments as s')
-    .leftJoin('segment_counts as n', (j) => j.onRef('n.workspace_id', '=', 's.workspace_id').onRef('n.segment_id', '=', 's.id'))
-    .select(['s.id', 'n.member_count', (eb) => eb.selectFrom('segment_members as m').select(sql<number>`count(*)`.as('n'))
+    .select(['s.id', (eb) => eb.selectFrom('segment_members as m').select(sql<number>`count(*)`.as('n'))
       .whereRef('m.segment_id', '=', 's.id').whereRef('m.workspace_id', '=', 's.workspace_id').as('rows')])
     .where('s.workspace_id', '=', workspaceId).execute();
   for (const c of counts) {
-    if (c.member_count === null) problems.push(`segment ${c.id}: no row in segment_counts`);
-    else if (Number(c.member_count) !== Number(c.rows)) problems.push(`segment ${c.id}: member_count ${c.member_count}, but ${c.rows} membership rows`);
+    const count = storedCounts.get(c.id);
+    if (count === undefined) problems.push(`segment ${c.id}: no row in segment_counts`);
+    else if (count !== Number(c.rows)) problems.push(`segment ${c.id}: member_count ${count}, but ${c.rows} membership rows`);
   }
   const replay = await replayEvents(database, workspaceId);
   problems.push(...replay.problems);
