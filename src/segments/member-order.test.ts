@@ -17,6 +17,7 @@ import { createSegment, deleteSegment, getSegment, listSegments, readCounts } fr
 import { openEngine } from './test-support/engine.js';
 import type { TestEngine } from './test-support/engine.js';
 import { checkStore } from './test-support/membership-checks.js';
+import { verifyWorkspace } from './verify.js';
 import { runWorkerPass } from './worker.js';
 
 const pgUrl = await postgresTestUrl();
@@ -163,6 +164,29 @@ describe.each<Dialect>(['sqlite', 'postgres'])('the segment order on %s', (diale
     await runBackfills(engine.database, engine.states, { clock: () => engine.clock.now });
     expect((await members(engine, other.id)).map((m) => m.id)).toEqual(['a']);
     await consistent(engine);
+  });
+});
+
+describe('the segment order on SQLite: a copy that lost a row', () => {
+  let e: TestEngine | undefined;
+  afterEach(async () => { await e?.close(); e = undefined; });
+
+  it('is reported by verify and by the checks', async () => {
+    e = await openEngine('sqlite', null);
+    const engine = e;
+    const vip = (await writeTransaction(engine.database, (tx) => createSegment(tx, engine.workspaceId, { name: 'VIP', condition: { attr: 'tags', op: 'contains', value: 'vip' } } as never, engine.clock.now))).id;
+    await runBackfills(engine.database, engine.states, { clock: () => engine.clock.now });
+    await engine.writes.writeBatch(engine.workspaceId, [{ id: 'a', tags: ['vip'] }, { id: 'b', tags: ['vip'] }]);
+    await writeTransaction(engine.database, (tx) => foldMemberOrder(tx, engine.workspaceId));
+    expect(await verifyWorkspace(engine.database, engine.states, engine.workspaceId, engine.clock.now)).toEqual([]);
+    await sql`delete from segment_member_order where contact_pk = (select pk from contacts where id = 'b')`.execute(engine.database.db);
+    expect(await verifyWorkspace(engine.database, engine.states, engine.workspaceId, engine.clock.now)).toEqual([
+      { segmentId: vip, kind: 'segment_order', detail: '1 members in segment order, 2 stored by contact' },
+    ]);
+    expect(await checkStore(engine.database, engine.states, engine.workspaceId, engine.clock.now)).toEqual(expect.arrayContaining([
+      expect.stringMatching(/^segment order: missing /),
+      expect.stringMatching(/rows of segment_members for contacts not pending are not in segment_member_order/),
+    ]));
   });
 });
 

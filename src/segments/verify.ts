@@ -2,15 +2,13 @@
 // dynamic definition in dependency order — and compared with the stored membership and counts; and
 // each contact's slot columns and list values (what SQL reads: previews, backfills, filters) with
 // its values as written, since an update writes only the columns and lists it changed.
-import { sql } from 'kysely';
-import { membersOfSegment } from '../conditions/compile-sql.js';
-import { SQL_DIALECTS } from '../conditions/sql-dialect.js';
 import { unindexed } from '../db/unindexed.js';
 import { prepareContact } from '../conditions/contact-values.js';
 import type { StoredValues } from '../conditions/contact-values.js';
 import { slotValue } from '../contacts/contact-columns.js';
 import type { Database } from '../db/database.js';
 import { evaluateSegments, storedMembershipsInRange } from './membership-writer.js';
+import { listedCountChanges } from './member-order.js';
 import { readCounts } from './segment-store.js';
 import type { WorkspaceStates } from './workspace-state.js';
 
@@ -24,11 +22,13 @@ export interface Difference {
   readonly detail?: string;
 }
 
-async function countInSegmentOrder(database: Database, workspaceId: string, segmentId: string): Promise<number> {
-  const d = SQL_DIALECTS[database.dialect];
-  const members = membersOfSegment(d, d.text(workspaceId), (column) => sql`${column} = ${d.text(segmentId)}`);
-  const { rows } = await sql<{ n: number | string }>`select count(*) as n from (${members}) x`.execute(database.db);
-  return Number(rows[0].n);
+/** Each segment's members in segment order, counted in one pass over segment_member_order (with the listed contacts' changes: member-order.ts). */
+async function countsInSegmentOrder(database: Database, workspaceId: string): Promise<Map<string, number>> {
+  const rows = await database.db.selectFrom('segment_member_order').select(['segment_id', (eb) => eb.fn.countAll<number | string>().as('n')])
+    .where('workspace_id', '=', workspaceId).groupBy('segment_id').execute();
+  const counts = new Map(rows.map((r) => [r.segment_id, Number(r.n)]));
+  for (const [id, change] of await listedCountChanges(database.db, workspaceId)) counts.set(id, (counts.get(id) ?? 0) + change);
+  return counts;
 }
 
 export async function verifyWorkspace(database: Database, states: WorkspaceStates, workspaceId: string, now: number, batchSize = 5_000): Promise<Difference[]> {
@@ -76,11 +76,12 @@ export async function verifyWorkspace(database: Database, states: WorkspaceState
     }
     cursor = last;
   }
+  const inOrder = await countsInSegmentOrder(database, workspaceId);
   for (const [id, count] of await readCounts(db, workspaceId)) {
     const actual = actualCounts.get(id) ?? 0;
     if (count !== actual) differences.push({ segmentId: id, kind: 'count', detail: `stored count ${count}, stored members ${actual}` });
-    const inOrder = await countInSegmentOrder(database, workspaceId, id);
-    if (inOrder !== actual) differences.push({ segmentId: id, kind: 'segment_order', detail: `${inOrder} members in segment order, ${actual} stored by contact` });
+    const ordered = inOrder.get(id) ?? 0;
+    if (ordered !== actual) differences.push({ segmentId: id, kind: 'segment_order', detail: `${ordered} members in segment order, ${actual} stored by contact` });
   }
   return differences;
 }
