@@ -11,7 +11,7 @@ import { loadConfig, withBackgroundCheckpoints } from '../config.js';
 import { writeTransaction } from '../db/write-transaction.js';
 import { createDemoWorkspace } from '../demo/demo-workspace.js';
 import { buildServer } from '../http/server.js';
-import { runWorker } from '../segments/worker.js';
+import { runMemberOrderFolds, runWorker } from '../segments/worker.js';
 import { runDeliveries } from '../webhooks/delivery.js';
 import { progressLine } from './progress.js';
 
@@ -44,6 +44,7 @@ export async function runServe(options: ServeOptions): Promise<number> {
         onPass: (pass) => { if (pass.builds + pass.refreshed > 0) logger.info(pass, 'worker pass'); },
         onError: (error) => logger.error({ err: error }, 'worker pass failed; retrying'),
       }),
+      runMemberOrderFolds(app.database, { intervalMs: 1_000, signal: stop.signal, onError: (error) => logger.error({ err: error }, 'segment order fold failed; retrying') }),
       runDeliveries(app.database, { allowPrivate: config.allowPrivateWebhooks, leaseMs: config.webhookLeaseMs }, {
         signal: stop.signal,
         onPass: (pass) => { if (pass.enqueued + pass.delivered + pass.failedAttempts > 0) logger.info(pass, 'webhook pass'); },

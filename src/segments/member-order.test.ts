@@ -18,7 +18,7 @@ import { openEngine } from './test-support/engine.js';
 import type { TestEngine } from './test-support/engine.js';
 import { checkStore } from './test-support/membership-checks.js';
 import { verifyWorkspace } from './verify.js';
-import { runWorkerPass } from './worker.js';
+import { runMemberOrderFolds, runWorkerPass } from './worker.js';
 
 const pgUrl = await postgresTestUrl();
 
@@ -164,6 +164,30 @@ describe.each<Dialect>(['sqlite', 'postgres'])('the segment order on %s', (diale
     await runBackfills(engine.database, engine.states, { clock: () => engine.clock.now });
     expect((await members(engine, other.id)).map((m) => m.id)).toEqual(['a']);
     await consistent(engine);
+  });
+});
+
+describe('the segment order on SQLite: the server\'s fold loop', () => {
+  let e: TestEngine | undefined;
+  afterEach(async () => { await e?.close(); e = undefined; });
+
+  it('folds what writes list, pass after pass, until stopped', async () => {
+    e = await openEngine('sqlite', null);
+    const engine = e;
+    await writeTransaction(engine.database, (tx) => createSegment(tx, engine.workspaceId, { name: 'VIP', condition: { attr: 'tags', op: 'contains', value: 'vip' } } as never, engine.clock.now));
+    await runBackfills(engine.database, engine.states, { clock: () => engine.clock.now });
+    const stop = new AbortController();
+    const loop = runMemberOrderFolds(engine.database, { intervalMs: 10, signal: stop.signal });
+    const listed = async () => (await engine.database.db.selectFrom('segment_members_pending').select('contact_pk').execute()).length;
+    for (const id of ['a', 'b']) {
+      await engine.writes.writeBatch(engine.workspaceId, [{ id, tags: ['vip'] }]);
+      const deadline = Date.now() + 5_000;
+      while ((await listed()) > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(await listed()).toBe(0);
+    }
+    stop.abort();
+    await loop;
+    expect(await engine.database.db.selectFrom('segment_member_order').select('contact_pk').execute()).toHaveLength(2);
   });
 });
 

@@ -54,6 +54,22 @@ export async function runWorker(
 }
 
 /**
+ * The segment order's fold every `intervalMs` (the server: every second) until `signal` aborts,
+ * so that the API's writes rarely fold themselves: a write that finds 256 contacts listed folds
+ * them in its own transaction, a few milliseconds it waits for (member-order.ts).
+ */
+export async function runMemberOrderFolds(database: Database, options: { intervalMs: number; signal: AbortSignal; onError?: (error: unknown) => void }): Promise<void> {
+  while (!options.signal.aborted) {
+    try {
+      await foldAllMemberOrders(database);
+    } catch (error) {
+      options.onError?.(error);
+    }
+    await sleep(options.intervalMs, options.signal);
+  }
+}
+
+/**
  * A pass asked for before the interval is up: the server asks when a definition it saved queues a
  * build, so a new or edited segment starts building at once instead of up to an interval later
  * (15 s by default: the API showed a new segment `building` with nothing processed until then).
