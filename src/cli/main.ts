@@ -88,7 +88,7 @@ Examples:
     .option('--no-demo', 'on first start, create an empty "default" workspace instead of the demo')
     .option('--demo-contacts <n>', 'contacts in the demo workspace', (v) => Number(v), 20_000)
     .option('--worker-interval <seconds>', 'seconds between background passes (1 to 60)', (v) => Number(v), 15)
-    .option('--no-worker', 'serve the API only, with no background work (backfills, time refresh, webhook delivery): another server or `segments work --watch` runs it')
+    .option('--no-worker', 'serve the API only, with no background work (backfills, time refresh, webhook delivery): another server or `segments work --watch` runs it (the server still brings its own writes\' segment order up to date every second)')
     .option('--db <file>', 'the SQLite file (default: $SEGMENTS_DB or data/segments.sqlite)')
     .option('--database-url <url>', 'use PostgreSQL instead (default: $DATABASE_URL)')
     .option('--log-level <level>', 'pino log level', process.env.LOG_LEVEL ?? 'info')

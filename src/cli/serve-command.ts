@@ -38,13 +38,16 @@ export async function runServe(options: ServeOptions): Promise<number> {
     const firstToken = await firstStart(app, options);
     const server = await buildServer(app, { logger, allowPrivateWebhooks: config.allowPrivateWebhooks });
     const inFlight = countInFlight(server);
-    worker = !options.worker ? null : Promise.all([
+    // The fold is the upkeep of this server's own writes (member-order.ts), so it runs even with
+    // --no-worker: a count read adds the changes of every contact left to it.
+    const folds = runMemberOrderFolds(app.database, { intervalMs: 1_000, signal: stop.signal, onError: (error) => logger.error({ err: error }, 'segment order fold failed; retrying') });
+    worker = !options.worker ? folds : Promise.all([
+      folds,
       runWorker(app.database, app.states, {
         intervalMs: options.workerIntervalSeconds * 1000, signal: stop.signal, wakeup: app.workerWakeup,
         onPass: (pass) => { if (pass.builds + pass.refreshed > 0) logger.info(pass, 'worker pass'); },
         onError: (error) => logger.error({ err: error }, 'worker pass failed; retrying'),
       }),
-      runMemberOrderFolds(app.database, { intervalMs: 1_000, signal: stop.signal, onError: (error) => logger.error({ err: error }, 'segment order fold failed; retrying') }),
       runDeliveries(app.database, { allowPrivate: config.allowPrivateWebhooks, leaseMs: config.webhookLeaseMs }, {
         signal: stop.signal,
         onPass: (pass) => { if (pass.enqueued + pass.delivered + pass.failedAttempts > 0) logger.info(pass, 'webhook pass'); },

@@ -5,12 +5,14 @@
 // what reads a segment's members in order: the member list, a rebuild's comparison, the SQL of a
 // condition on `segments`. A small write leaves that copy behind for its contact and lists the
 // contact in segment_members_pending, with the segments the copy still has for it; the fold
-// brings the copy up to date for every listed contact, at once, later — the worker's every pass, a
-// write once FOLD_AFTER contacts are listed, and every writer of the copy itself, first.
+// brings the copy (and segment_counts, which counts the copy) up to date for every listed contact,
+// at once, later — `segments serve` every second, the worker's every pass, a write once FOLD_AFTER
+// contacts are listed in its process, and every writer of the copy itself, first.
 //
 // So a reader needs no fold: a segment's members are its rows in the copy for the contacts not
-// listed, and its rows in segment_members for the listed ones (membersOfSegment). The copy agrees
-// with segment_members for every contact not listed, and for every listed one once folded.
+// listed, and its rows in segment_members for the listed ones (membersOfSegment); a count is the
+// stored one plus the listed contacts' changes (listedCountChanges). The copy agrees with
+// segment_members for every contact not listed, and for every listed one once folded.
 //
 // Why: a write that moved a contact in or out of eleven segments changed eleven leaves of a table
 // in segment order, each a page its commit wrote to the WAL (bench:write: the segment-order leaves
@@ -20,9 +22,9 @@
 // PostgreSQL keeps both orders as indexes of segment_members (a heap has no order of its own to
 // move): segment_member_order is a view there, nothing is listed and the fold does nothing.
 import { sql } from 'kysely';
+import type { RawBuilder } from 'kysely';
 import { membersOfSegment } from '../conditions/compile-sql.js';
 import { SQL_DIALECTS } from '../conditions/sql-dialect.js';
-import type { RawBuilder } from 'kysely';
 import { addToColumn, insertRows } from '../db/bulk-insert.js';
 import { reusableQuery } from '../db/reusable-query.js';
 import { unindexed } from '../db/unindexed.js';
@@ -31,7 +33,7 @@ import { dialectOf, writeTransaction } from '../db/write-transaction.js';
 import type { Tx } from '../db/write-transaction.js';
 
 /** A write that has listed this many contacts since the last fold (in this process) folds them. */
-export const FOLD_AFTER = 256;
+export const FOLD_AFTER = 64;
 const PER_STATEMENT = 400;
 
 const listedSinceFold = new Map<string, number>();
@@ -74,31 +76,35 @@ export async function foldMemberOrder(tx: Tx, ws: string): Promise<number> {
 }
 
 /**
- * The fold's set work in SQL: the rows the copy lacks, then the rows it has in excess, by key.
- * CROSS JOIN keeps SQLite's join order (the listed contacts first): without statistics it chose
- * to walk the workspace's segment_members and look each row up in the list. A segment id is
- * found in the list as its JSON string (ids are `seg_` and hex digits: nothing to escape), a
- * text search where json_each parsed the list again for each row (1.2 ms a fold of 64 contacts).
+ * SQLite: the listed contacts' rows of segment_members that the copy lacks (segment_id,
+ * contact_pk): those not in the segments the copy has for the contact. CROSS JOIN keeps SQLite's
+ * join order, the listed contacts first: without statistics it chose to walk the workspace's
+ * segment_members and look each row up in the list. A segment id is found in the list as its
+ * JSON string (ids are `seg_` and hex digits: nothing to escape), a text search; json_each parsed
+ * the list again for each row (a fold of 64 contacts: 1.2 → 1.0 ms).
  */
+const rowsTheCopyLacks = (ws: string) => sql`select m.segment_id, m.contact_pk from segment_members_pending p
+  cross join segment_members m on m.workspace_id = p.workspace_id and m.contact_pk = p.contact_pk
+  where p.workspace_id = ${ws} and instr(p.segments_before, '"' || m.segment_id || '"') = 0`;
+
+/** SQLite: the copy's rows of the listed contacts that segment_members no longer has (segment_id, contact_pk). */
+const rowsTheCopyHasInExcess = (ws: string) => sql`select j.value as segment_id, p.contact_pk from segment_members_pending p, json_each(p.segments_before) j
+  where p.workspace_id = ${ws}
+    and not exists (select 1 from segment_members m where m.workspace_id = p.workspace_id and m.contact_pk = p.contact_pk and m.segment_id = j.value)`;
+
+/** The fold's set work: the rows the copy lacks inserted (in key order), then the rows in excess deleted, by key. */
 export function foldStatements(ws: string): RawBuilder<unknown>[] {
   return [
     sql`insert or ignore into segment_member_order (workspace_id, segment_id, contact_pk)
-      select m.workspace_id, m.segment_id, m.contact_pk from segment_members_pending p
-        cross join segment_members m on m.workspace_id = p.workspace_id and m.contact_pk = p.contact_pk
-        where p.workspace_id = ${ws} and instr(p.segments_before, '"' || m.segment_id || '"') = 0
-        order by m.segment_id, m.contact_pk`,
-    sql`delete from segment_member_order where workspace_id = ${ws} and (segment_id, contact_pk) in (
-      select j.value, p.contact_pk from segment_members_pending p, json_each(p.segments_before) j
-        where p.workspace_id = ${ws}
-          and not exists (select 1 from segment_members m where m.workspace_id = p.workspace_id and m.contact_pk = p.contact_pk and m.segment_id = j.value))`,
+      select ${ws}, segment_id, contact_pk from (${rowsTheCopyLacks(ws)}) order by segment_id, contact_pk`,
+    sql`delete from segment_member_order where workspace_id = ${ws} and (segment_id, contact_pk) in (${rowsTheCopyHasInExcess(ws)})`,
   ];
 }
 
 /**
- * SQLite: per segment, what the listed contacts change in its count: +1 for each of their rows in
- * segment_members the copy lacks, −1 for each the copy has in excess. segment_counts counts the
- * copy (a small write leaves both to the fold), so a count read adds these, and the fold applies
- * them. PostgreSQL: none.
+ * SQLite: per segment, what the listed contacts change in its count: +1 for each row the copy
+ * lacks, −1 for each it has in excess. segment_counts counts the copy (a small write leaves both
+ * to the fold), so a count read adds these, and the fold applies them. PostgreSQL: none.
  */
 export async function listedCountChanges(db: Tx, ws: string): Promise<Map<string, number>> {
   const changes = new Map<string, number>();
@@ -106,13 +112,9 @@ export async function listedCountChanges(db: Tx, ws: string): Promise<Map<string
   const [{ n }] = await countListed(db, ws);
   if (Number(n) === 0) return changes;
   const { rows } = await sql<{ segment_id: string; change: number }>`select segment_id, sum(change) as change from (
-      select m.segment_id, 1 as change from segment_members_pending p
-        cross join segment_members m on m.workspace_id = p.workspace_id and m.contact_pk = p.contact_pk
-        where p.workspace_id = ${ws} and instr(p.segments_before, '"' || m.segment_id || '"') = 0
+      select segment_id, 1 as change from (${rowsTheCopyLacks(ws)})
       union all
-      select j.value, -1 from segment_members_pending p, json_each(p.segments_before) j
-        where p.workspace_id = ${ws}
-          and not exists (select 1 from segment_members m where m.workspace_id = p.workspace_id and m.contact_pk = p.contact_pk and m.segment_id = j.value)
+      select segment_id, -1 from (${rowsTheCopyHasInExcess(ws)})
     ) group by segment_id`.execute(db);
   for (const r of rows) if (Number(r.change) !== 0) changes.set(r.segment_id, Number(r.change));
   return changes;
