@@ -191,7 +191,7 @@ function compileList(rule: RuleNode, { ctx, d, alias }: State, kind: 'list' | 'm
  * a segment's members in order are read from segment_member_order, which on SQLite is behind for
  * the contacts listed in segment_members_pending: for those, their segment_members rows are read
  * instead (segments/member-order.ts). On PostgreSQL both orders are indexes of segment_members.
- * CROSS JOIN keeps SQLite's join order, the listed contacts first (see foldMemberOrder).
+ * CROSS JOIN keeps SQLite's join order, the listed contacts first (see member-order.ts).
  */
 export function membersOfSegment(d: SqlDialect, workspaceId: SqlFragment, test: (segmentColumn: SqlFragment) => SqlFragment, afterPk?: number): SqlFragment {
   const select = (alias: string) => sql.ref(`${alias}.contact_pk`);
