@@ -124,6 +124,17 @@ async function checkMembersMove(database: Database): Promise<void> {
     .orderBy('workspace_id').orderBy('segment_id').orderBy('contact_pk').execute();
   expect(ordered.map((r) => [r.workspace_id, r.segment_id, Number(r.contact_pk)])).toEqual(expected.map((r) => r.slice(0, 3)));
   expect(await database.db.selectFrom('segment_members_pending').selectAll().execute()).toEqual([]);
+  // And back down: the membership as it was, keyed by segment again.
+  const migrator = new Migrator({
+    db: database.db,
+    provider: { getMigrations: async () => migrationsFor(database.dialect) },
+    ...(database.dialect === 'postgres' ? { migrationTableSchema: database.schema } : {}),
+  });
+  expect((await migrator.migrateDown()).error).toBeUndefined();
+  const back = await database.db.selectFrom('segment_members').select(['workspace_id', 'segment_id', 'contact_pk', 'since_ms'])
+    .orderBy('workspace_id').orderBy('segment_id').orderBy('contact_pk').execute();
+  expect(back.map((r) => [r.workspace_id, r.segment_id, Number(r.contact_pk), Number(r.since_ms)])).toEqual(expected);
+  expect(await migrateToLatest(database)).toEqual(['0010_member_order']);
 }
 
 /** A store an older release made keeps what it holds: each check runs on both dialects. */

@@ -28,11 +28,7 @@ export function memberOrderMigration(dialect: Dialect): Migration {
           .addPrimaryKeyConstraint('segment_members_pending_pkey', ['workspace_id', 'contact_pk']).execute();
         return;
       }
-      await sql`create table segment_members_by_contact (
-        workspace_id text not null, segment_id text not null, contact_pk integer not null, since_ms integer not null,
-        primary key (workspace_id, contact_pk, segment_id)) without rowid`.execute(db);
-      await sql`insert into segment_members_by_contact (workspace_id, segment_id, contact_pk, since_ms)
-        select workspace_id, segment_id, contact_pk, since_ms from segment_members order by workspace_id, contact_pk, segment_id`.execute(db);
+      await copyMembersKeyedBy(db, 'segment_members_by_contact', ['workspace_id', 'contact_pk', 'segment_id']);
       await sql`create table segment_member_order (
         workspace_id text not null, segment_id text not null, contact_pk integer not null,
         primary key (workspace_id, segment_id, contact_pk)) without rowid`.execute(db);
@@ -49,16 +45,24 @@ export function memberOrderMigration(dialect: Dialect): Migration {
         await db.schema.dropTable('segment_members_pending').execute();
         return;
       }
-      await sql`create table segment_members_by_segment (
-        workspace_id text not null, segment_id text not null, contact_pk integer not null, since_ms integer not null,
-        primary key (workspace_id, segment_id, contact_pk)) without rowid`.execute(db);
-      await sql`insert into segment_members_by_segment (workspace_id, segment_id, contact_pk, since_ms)
-        select workspace_id, segment_id, contact_pk, since_ms from segment_members order by workspace_id, segment_id, contact_pk`.execute(db);
+      await copyMembersKeyedBy(db, 'segment_members_by_segment', ['workspace_id', 'segment_id', 'contact_pk']);
       await sql`drop table segment_members`.execute(db);
       await sql`drop table segment_member_order`.execute(db);
       await sql`drop table segment_members_pending`.execute(db);
       await sql`alter table segment_members_by_segment rename to segment_members`.execute(db);
       await sql`create index segment_members_contact_since on segment_members (contact_pk, segment_id, since_ms)`.execute(db);
+      // The counts counted the copy, behind for the contacts that were listed: counted again.
+      await sql`update segment_counts set member_count = (select count(*) from segment_members m
+        where m.workspace_id = segment_counts.workspace_id and m.segment_id = segment_counts.segment_id)`.execute(db);
     },
   };
+}
+
+/** SQLite: a copy of segment_members in a new WITHOUT ROWID table keyed by `key` (written in that order). */
+async function copyMembersKeyedBy(db: Kysely<any>, table: string, key: readonly string[]): Promise<void> {
+  await sql`create table ${sql.table(table)} (
+    workspace_id text not null, segment_id text not null, contact_pk integer not null, since_ms integer not null,
+    primary key (${sql.join(key.map((c) => sql.ref(c)))})) without rowid`.execute(db);
+  await sql`insert into ${sql.table(table)} (workspace_id, segment_id, contact_pk, since_ms)
+    select workspace_id, segment_id, contact_pk, since_ms from segment_members order by ${sql.join(key.map((c) => sql.ref(c)))}`.execute(db);
 }
