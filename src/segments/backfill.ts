@@ -131,10 +131,15 @@ async function complete(tx: Tx, states: WorkspaceStates, jobId: number, ws: stri
     ? [...await existing(entered).select('x.contact_pk').execute(), ...await existing(left).select('x.contact_pk').execute()].map((r) => Number(r.contact_pk))
     : [];
   const constant = <T>(value: string | number, type: 'text' | 'integer' | 'bigint') => sql<T>`cast(${value} as ${sql.raw(type)})`;
-  const eventContacts = (changes: typeof entered | typeof left) => existing(changes).select(['c.id as contact_id', 'x.contact_pk as order_key']);
+  // The contacts that enter, once, in a temporary table: the events and the member inserts each
+  // computed the difference again (SQLite, inactive_30d's 573k entering: 0.6 s each time).
+  await sql`drop table if exists backfill_entered`.execute(tx);
+  await sql`create temporary table backfill_entered as select contact_pk from ${existing(entered).select('x.contact_pk')} as e`.execute(tx);
+  const enteredRows = () => tx.selectFrom(sql<{ contact_pk: number }>`backfill_entered`.as('x'));
   const end = await startAppending(tx, ws);
-  const afterEntered = await appendEventsInSql(tx, ws, end, { type: 'segment.entered', segmentId, version }, eventContacts(entered), now);
-  await appendEventsInSql(tx, ws, afterEntered, { type: 'segment.left', segmentId, version }, eventContacts(left), now);
+  const afterEntered = await appendEventsInSql(tx, ws, end, { type: 'segment.entered', segmentId, version },
+    enteredRows().innerJoin('contacts as c', 'c.pk', 'x.contact_pk').select(['c.id as contact_id', 'x.contact_pk as order_key']), now);
+  await appendEventsInSql(tx, ws, afterEntered, { type: 'segment.left', segmentId, version }, existing(left).select(['c.id as contact_id', 'x.contact_pk as order_key']), now);
   // SQLite: the rows in both orders (member-order.ts); PostgreSQL: one table, both orders its indexes.
   const tables = sqlite ? ['segment_members', 'segment_member_order'] as const : ['segment_members'] as const;
   const key = [constant<string>(ws, 'text').as('workspace_id'), constant<string>(segmentId, 'text').as('segment_id'), 'x.contact_pk'] as const;
@@ -145,10 +150,11 @@ async function complete(tx: Tx, states: WorkspaceStates, jobId: number, ws: stri
     // SQLite: `or fail`, so no statement journal (bulk-insert.ts): the new rows land all over
     // segment_members, whose every touched page the journal would copy first.
     const insertMembers = table === 'segment_members'
-      ? tx.insertInto(table).columns(['workspace_id', 'segment_id', 'contact_pk', 'since_ms']).expression(existing(entered).select([...key, constant<number>(now, 'bigint').as('since_ms')]))
-      : tx.insertInto(table).columns(['workspace_id', 'segment_id', 'contact_pk']).expression(existing(entered).select([...key]));
+      ? tx.insertInto(table).columns(['workspace_id', 'segment_id', 'contact_pk', 'since_ms']).expression(enteredRows().select([...key, constant<number>(now, 'bigint').as('since_ms')]))
+      : tx.insertInto(table).columns(['workspace_id', 'segment_id', 'contact_pk']).expression(enteredRows().select([...key]));
     await (sqlite ? insertMembers.orFail() : insertMembers).execute();
   }
+  await sql`drop table backfill_entered`.execute(tx);
   const members = await tx.selectFrom('segment_member_order').select((eb) => eb.fn.countAll().as('n')).where('workspace_id', '=', ws).where('segment_id', '=', segmentId).executeTakeFirstOrThrow();
   const condition = await tx.selectFrom('segments').select('condition').where('workspace_id', '=', ws).where('id', '=', segmentId).executeTakeFirstOrThrow();
   await tx.updateTable('segments').set({ active_version: version, active_condition: condition.condition, status: 'ready', status_detail: null, updated_ms: now })
