@@ -8,7 +8,7 @@ import { writeTransaction } from '../db/write-transaction.js';
 import { createSegment } from './segment-store.js';
 import { openEngine } from './test-support/engine.js';
 import type { TestEngine } from './test-support/engine.js';
-import { WorkerWakeup, runWorker } from './worker.js';
+import { WorkerWakeup, repeatPasses, runWorker } from './worker.js';
 
 const pgUrl = await postgresTestUrl();
 const MINUTE = 60_000;
@@ -88,6 +88,25 @@ describe.each<Dialect>(['sqlite', 'postgres'])('the worker on %s', (dialect) => 
     } finally {
       stop.abort();
       await worker;
+    }
+  });
+});
+
+describe('repeatPasses', () => {
+  it('runs its pass every interval until stopped, whether or not anyone reads the results, and goes on after a failure', async () => {
+    for (const onPass of [undefined, () => {}]) {
+      const stop = new AbortController();
+      let passes = 0;
+      const errors: unknown[] = [];
+      const loop = repeatPasses(async () => {
+        passes++;
+        if (passes === 2) throw new Error('a failed pass');
+        if (passes === 4) stop.abort();
+        return passes;
+      }, { intervalMs: 1, signal: stop.signal, onPass, onError: (error) => errors.push(error) });
+      await loop;
+      expect(passes).toBe(4);
+      expect(errors).toEqual([new Error('a failed pass')]);
     }
   });
 });

@@ -43,13 +43,29 @@ export async function runWorker(
   },
 ): Promise<void> {
   const wakeup = options.wakeup ?? new WorkerWakeup();
+  await repeatPasses(() => runWorkerPass(database, states, options), { ...options, sleep: (ms, signal) => wakeup.sleep(ms, signal) });
+}
+
+/**
+ * Runs `pass` every `intervalMs` until `signal` aborts; a pass that fails is reported and the loop
+ * goes on. The background loops of a server (the worker, the fold, webhook delivery) are this.
+ */
+export async function repeatPasses<T>(pass: () => Promise<T>, options: {
+  intervalMs: number; signal: AbortSignal; onPass?: (result: T) => void; onError?: (error: unknown) => void;
+  /** How to wait between passes (default `sleep`). */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+}): Promise<void> {
+  const wait = options.sleep ?? sleep;
   while (!options.signal.aborted) {
     try {
-      options.onPass?.(await runWorkerPass(database, states, options));
+      // Not `onPass?.(await pass())`: an optional call evaluates no argument when there is no
+      // callee, so without onPass the pass would never run.
+      const result = await pass();
+      options.onPass?.(result);
     } catch (error) {
       options.onError?.(error);
     }
-    await wakeup.sleep(options.intervalMs, options.signal);
+    await wait(options.intervalMs, options.signal);
   }
 }
 
@@ -60,14 +76,7 @@ export async function runWorker(
  * contacts to add (11 µs each: member-order.ts).
  */
 export async function runMemberOrderFolds(database: Database, options: { intervalMs: number; signal: AbortSignal; onError?: (error: unknown) => void }): Promise<void> {
-  while (!options.signal.aborted) {
-    try {
-      await foldAllMemberOrders(database);
-    } catch (error) {
-      options.onError?.(error);
-    }
-    await sleep(options.intervalMs, options.signal);
-  }
+  await repeatPasses(() => foldAllMemberOrders(database), options);
 }
 
 /**

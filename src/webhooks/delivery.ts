@@ -16,7 +16,7 @@ import { insertRows } from '../db/bulk-insert.js';
 import { keepsEvent, readEvents } from '../segments/event-feed.js';
 import type { SegmentEvent } from '../segments/event-feed.js';
 import { readFilter } from './subscriptions.js';
-import { sleep } from '../segments/worker.js';
+import { repeatPasses } from '../segments/worker.js';
 import { signatureOf } from './signing.js';
 import { checkWebhookTarget } from './target-check.js';
 
@@ -161,13 +161,6 @@ export async function replayDelivery(tx: Tx, workspaceId: string, subscriptionId
 /** Delivery passes a second (the first retry is due 5 s after a failure) until `signal` aborts; a failed pass is reported and the loop goes on. */
 export async function runDeliveries(database: Database, options: DeliveryOptions,
   loop: { signal: AbortSignal; onPass?: (pass: DeliveryPass) => void; onError?: (error: unknown) => void }): Promise<void> {
-  while (!loop.signal.aborted) {
-    try {
-      loop.onPass?.(await deliverWebhooks(database, options));
-    } catch (error) {
-      loop.onError?.(error);
-    }
-    await sleep(1000, loop.signal);
-  }
+  await repeatPasses(() => deliverWebhooks(database, options), { ...loop, intervalMs: 1000 });
 }
 
