@@ -167,13 +167,14 @@ export function byContactWorkspace(dialect: 'sqlite' | 'postgres', column: strin
 }
 
 /**
- * The members of one segment, a page in contact order after `afterPk`, each with its since
- * (from segment_members: the copy holds keys alone). See membersOfSegment.
+ * The members of one segment, a page in contact order after `afterPk`, each with its contact id
+ * and since (from segment_members: the copy holds keys alone). See membersOfSegment.
  */
 export function memberPage(tx: Tx, ws: string, segmentId: string, afterPk: number, limit: number) {
   const d = SQL_DIALECTS[dialectOf(tx)];
   const page = sql`${membersOfSegment(d, d.text(ws), (column) => sql`${column} = ${d.text(segmentId)}`, afterPk)} order by 1 limit ${d.integer(limit)}`;
-  return sql<{ contact_pk: number | string; since_ms: number | string }>`select x.contact_pk, m.since_ms from (${page}) x
+  return sql<{ contact_pk: number | string; id: string; since_ms: number | string }>`select x.contact_pk, c.id, m.since_ms from (${page}) x
     join segment_members m on m.workspace_id = ${d.text(ws)} and m.contact_pk = x.contact_pk and m.segment_id = ${d.text(segmentId)}
+    join contacts c on c.pk = x.contact_pk
     order by x.contact_pk`.execute(tx);
 }

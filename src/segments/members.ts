@@ -29,13 +29,8 @@ export async function listMembers(db: Tx, workspaceId: string, segmentId: string
   if (!segment) throw new NotFound('segment', segmentId);
   const { rows } = await memberPage(db, workspaceId, segmentId, afterPk, limit + 1);
   const page = rows.slice(0, limit);
-  const ids = new Map<number, string>();
-  if (page.length > 0) {
-    const contacts = await db.selectFrom('contacts').select(['pk', 'id']).where('workspace_id', '=', workspaceId).where('pk', 'in', page.map((r) => Number(r.contact_pk))).execute();
-    for (const c of contacts) ids.set(Number(c.pk), c.id);
-  }
   return {
-    members: page.filter((r) => ids.has(Number(r.contact_pk))).map((r) => ({ id: ids.get(Number(r.contact_pk))!, since: Number(r.since_ms) })),
+    members: page.map((r) => ({ id: r.id, since: Number(r.since_ms) })),
     next: rows.length > limit ? writeCursor(Number(page[page.length - 1].contact_pk)) : null,
   };
 }
