@@ -125,17 +125,17 @@ async function complete(tx: Tx, states: WorkspaceStates, jobId: number, ws: stri
   // The pks that leave (none for a new segment) are deleted by key: a DELETE joined with the
   // difference could be planned by PostgreSQL as a nested loop rescanning it for every member.
   const leaving = (await tx.selectFrom(left.as('x')).select('x.contact_pk').execute()).map((r) => Number(r.contact_pk));
-  // Read before the membership moves: the contacts that segments built on this one re-evaluate.
-  const state = await states.get(tx, ws);
-  const changed = dependentsOf(state.segments, segmentId).some((d) => d.kind === 'dynamic')
-    ? [...await existing(entered).select('x.contact_pk').execute(), ...await existing(left).select('x.contact_pk').execute()].map((r) => Number(r.contact_pk))
-    : [];
-  const constant = <T>(value: string | number, type: 'text' | 'integer' | 'bigint') => sql<T>`cast(${value} as ${sql.raw(type)})`;
-  // The contacts that enter, once, in a temporary table: the events and the member inserts each
-  // computed the difference again (SQLite, inactive_30d's 573k entering: 0.6 s each time).
+  // The contacts that enter, once, in a temporary table: the events, the member inserts and the
+  // dependents each computed the difference again (SQLite, inactive_30d's 573k entering: 0.6 s each time).
   await sql`drop table if exists backfill_entered`.execute(tx);
   await sql`create temporary table backfill_entered as select contact_pk from ${existing(entered).select('x.contact_pk')} as e`.execute(tx);
   const enteredRows = () => tx.selectFrom(sql<{ contact_pk: number }>`backfill_entered`.as('x'));
+  // Read before the membership moves: the contacts that segments built on this one re-evaluate.
+  const state = await states.get(tx, ws);
+  const changed = dependentsOf(state.segments, segmentId).some((d) => d.kind === 'dynamic')
+    ? [...await enteredRows().select('x.contact_pk').orderBy('x.contact_pk').execute(), ...await existing(left).select('x.contact_pk').execute()].map((r) => Number(r.contact_pk))
+    : [];
+  const constant = <T>(value: string | number, type: 'text' | 'integer' | 'bigint') => sql<T>`cast(${value} as ${sql.raw(type)})`;
   const end = await startAppending(tx, ws);
   const afterEntered = await appendEventsInSql(tx, ws, end, { type: 'segment.entered', segmentId, version },
     enteredRows().innerJoin('contacts as c', 'c.pk', 'x.contact_pk').select(['c.id as contact_id', 'x.contact_pk as order_key']), now);

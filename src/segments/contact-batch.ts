@@ -431,8 +431,7 @@ async function writeContacts(tx: Tx, state: WorkspaceState, touched: Entry[], no
  */
 async function writeMembers(tx: Tx, ws: string, touched: Entry[], now: number, deferred: boolean): Promise<void> {
   if (dialectOf(tx) === 'postgres') return writeMembersInOneStatement(tx, ws, touched, now);
-  const direct = !deferred;
-  if (direct) await foldMemberOrder(tx, ws);
+  if (!deferred) await foldMemberOrder(tx, ws);
   const inserts: [string, number][] = [];
   const removed: [string, number][] = [];
   const listed: { pk: number; before: Iterable<string> }[] = [];
@@ -451,7 +450,7 @@ async function writeMembers(tx: Tx, ws: string, touched: Entry[], now: number, d
     if (gone.length > 0 || inserts.length > before) listed.push({ pk: e.pk, before: e.storedMembers });
   }
   await insertRows(tx, 'segment_members', ['workspace_id', 'segment_id', 'contact_pk', 'since_ms'], inserts.map(([segmentId, pk]) => [ws, segmentId, pk, now]));
-  if (!direct) return listChangedMembers(tx, ws, listed);
+  if (deferred) return listChangedMembers(tx, ws, listed);
   await deleteOrderRows(tx, ws, removed.sort(byKey));
   const created = touched.filter((e) => e.isNew).map((e) => e.pk);
   if (created.length > 0) {
