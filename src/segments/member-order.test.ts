@@ -22,19 +22,27 @@ import { runMemberOrderFolds, runWorkerPass } from './worker.js';
 
 const pgUrl = await postgresTestUrl();
 
+let opened: TestEngine | undefined;
+afterEach(async () => { await opened?.close(); opened = undefined; });
+
+const createSegmentNow = (engine: TestEngine, name: string, condition: object) =>
+  writeTransaction(engine.database, (tx) => createSegment(tx, engine.workspaceId, { name, condition } as never, engine.clock.now));
+
+/** A new store with the segment VIP (tags contain "vip"), built; `inVip`: and one built on it. */
+async function openWithVip(dialect: Dialect, options: { inVip?: boolean } = {}): Promise<{ engine: TestEngine; vip: string; inVip: string | null }> {
+  const engine = opened = await openEngine(dialect, pgUrl);
+  const vip = (await createSegmentNow(engine, 'VIP', { attr: 'tags', op: 'contains', value: 'vip' })).id;
+  const inVip = options.inVip ? (await createSegmentNow(engine, 'In VIP', { attr: 'segments', op: 'contains', value: vip })).id : null;
+  await runBackfills(engine.database, engine.states, { clock: () => engine.clock.now });
+  return { engine, vip, inVip };
+}
+
 describe.each<Dialect>(['sqlite', 'postgres'])('the segment order on %s', (dialect) => {
-  let e: TestEngine | undefined;
-  afterEach(async () => { await e?.close(); e = undefined; });
   const skip = dialect === 'postgres' && pgUrl === null;
 
   async function withVip(): Promise<{ engine: TestEngine; vip: string; inVip: string }> {
-    e = await openEngine(dialect, pgUrl);
-    const engine = e;
-    const create = (name: string, condition: object) => writeTransaction(engine.database, (tx) => createSegment(tx, engine.workspaceId, { name, condition } as never, engine.clock.now));
-    const vip = (await create('VIP', { attr: 'tags', op: 'contains', value: 'vip' })).id;
-    const inVip = (await create('In VIP', { attr: 'segments', op: 'contains', value: vip })).id;
-    await runBackfills(engine.database, engine.states, { clock: () => engine.clock.now });
-    return { engine, vip, inVip };
+    const { engine, vip, inVip } = await openWithVip(dialect, { inVip: true });
+    return { engine, vip, inVip: inVip! };
   }
 
   const members = async (engine: TestEngine, segmentId: string) => (await listMembers(engine.database.db, engine.workspaceId, segmentId, { limit: 1000 })).members;
@@ -160,22 +168,16 @@ describe.each<Dialect>(['sqlite', 'postgres'])('the segment order on %s', (diale
     expect(await engine.database.db.selectFrom('segment_members').select('contact_pk').where('segment_id', '=', inVip).execute()).toEqual([]);
     expect(await engine.database.db.selectFrom('segment_member_order').select('contact_pk').where('segment_id', '=', inVip).execute()).toEqual([]);
     await engine.writes.writeBatch(engine.workspaceId, [{ id: 'c', tags: ['vip'] }]);
-    const other = await writeTransaction(engine.database, (tx) => createSegment(tx, engine.workspaceId, { name: 'Not VIP', condition: { attr: 'segments', op: 'not_contains', value: vip } } as never, engine.clock.now));
+    const other = await createSegmentNow(engine, 'Not VIP', { attr: 'segments', op: 'not_contains', value: vip });
     await runBackfills(engine.database, engine.states, { clock: () => engine.clock.now });
     expect((await members(engine, other.id)).map((m) => m.id)).toEqual(['a']);
     await consistent(engine);
   });
 });
 
-describe('the segment order on SQLite: the server\'s fold loop', () => {
-  let e: TestEngine | undefined;
-  afterEach(async () => { await e?.close(); e = undefined; });
-
-  it('folds what writes list, pass after pass, until stopped', async () => {
-    e = await openEngine('sqlite', null);
-    const engine = e;
-    await writeTransaction(engine.database, (tx) => createSegment(tx, engine.workspaceId, { name: 'VIP', condition: { attr: 'tags', op: 'contains', value: 'vip' } } as never, engine.clock.now));
-    await runBackfills(engine.database, engine.states, { clock: () => engine.clock.now });
+describe('the segment order on SQLite', () => {
+  it('the server\'s fold loop folds what writes list, pass after pass, until stopped', async () => {
+    const { engine } = await openWithVip('sqlite');
     const stop = new AbortController();
     const loop = runMemberOrderFolds(engine.database, { intervalMs: 10, signal: stop.signal });
     const listed = async () => (await engine.database.db.selectFrom('segment_members_pending').select('contact_pk').execute()).length;
@@ -189,17 +191,9 @@ describe('the segment order on SQLite: the server\'s fold loop', () => {
     await loop;
     expect(await engine.database.db.selectFrom('segment_member_order').select('contact_pk').execute()).toHaveLength(2);
   });
-});
 
-describe('the segment order on SQLite: a copy that lost a row', () => {
-  let e: TestEngine | undefined;
-  afterEach(async () => { await e?.close(); e = undefined; });
-
-  it('is reported by verify and by the checks', async () => {
-    e = await openEngine('sqlite', null);
-    const engine = e;
-    const vip = (await writeTransaction(engine.database, (tx) => createSegment(tx, engine.workspaceId, { name: 'VIP', condition: { attr: 'tags', op: 'contains', value: 'vip' } } as never, engine.clock.now))).id;
-    await runBackfills(engine.database, engine.states, { clock: () => engine.clock.now });
+  it('a copy that lost a row is reported by verify and by the checks', async () => {
+    const { engine, vip } = await openWithVip('sqlite');
     await engine.writes.writeBatch(engine.workspaceId, [{ id: 'a', tags: ['vip'] }, { id: 'b', tags: ['vip'] }]);
     await writeTransaction(engine.database, (tx) => foldMemberOrder(tx, engine.workspaceId));
     expect(await verifyWorkspace(engine.database, engine.states, engine.workspaceId, engine.clock.now)).toEqual([]);
@@ -212,16 +206,11 @@ describe('the segment order on SQLite: a copy that lost a row', () => {
       expect.stringMatching(/rows of segment_members for contacts not pending are not in segment_member_order/),
     ]));
   });
-});
 
-describe('the segment order on SQLite: each read follows the key it needs', () => {
-  let e: TestEngine | undefined;
-  afterEach(async () => { await e?.close(); e = undefined; });
-
-  it('a contact\'s memberships by segment_members\' key, a segment\'s members by segment_member_order\'s', async () => {
-    e = await openEngine('sqlite', null);
+  it('reads a contact\'s memberships by segment_members\' key, a segment\'s members by segment_member_order\'s', async () => {
+    const engine = opened = await openEngine('sqlite', null);
     const plan = async (query: ReturnType<typeof sql>) => {
-      const { rows } = await sql`explain query plan ${query}`.execute(e!.database.db);
+      const { rows } = await sql`explain query plan ${query}`.execute(engine.database.db);
       return (rows as Record<string, unknown>[]).map((r) => String(r.detail)).join('\n');
     };
     expect(await plan(sql`select segment_id from segment_members where workspace_id = 'ws1' and contact_pk = 7`)).toMatch(/SEARCH segment_members USING PRIMARY KEY \(workspace_id=\? AND contact_pk=\?\)/);
@@ -230,13 +219,13 @@ describe('the segment order on SQLite: each read follows the key it needs', () =
     expect(page).not.toMatch(/TEMP B-TREE/);
   });
 
-  it('the fold and the merged reads start from the listed contacts, never from all of segment_members', async () => {
-    e = await openEngine('sqlite', null);
+  it('folds and merges from the listed contacts, never from all of segment_members', async () => {
+    const engine = opened = await openEngine('sqlite', null);
     const d = SQL_DIALECTS.sqlite;
     const statements = [...foldStatements('ws1'), membersOfSegment(d, d.text('ws1'), (c) => sql`${c} = ${d.text('s')}`, 5)];
     for (const statement of statements) {
-      const compiled = statement.compile(e.database.db);
-      const { rows } = await e.database.db.executeQuery<{ detail: string }>({ ...compiled, sql: 'explain query plan ' + compiled.sql });
+      const compiled = statement.compile(engine.database.db);
+      const { rows } = await engine.database.db.executeQuery<{ detail: string }>({ ...compiled, sql: 'explain query plan ' + compiled.sql });
       const plan = rows.map((r) => r.detail);
       expect(plan.filter((line) => /segment_members|\bm\b/.test(line) && !/segment_members_pending/.test(line))).not.toContainEqual(expect.stringMatching(/^(SCAN|SEARCH) m( USING PRIMARY KEY \(workspace_id=\?\))?$/));
       expect(plan.join('\n')).toMatch(/SEARCH p USING PRIMARY KEY \(workspace_id=\?\)/);
