@@ -20,7 +20,7 @@ async function columnsOf(database: Database, table: string): Promise<string[]> {
   return found ? found.columns.map((c) => c.name) : [];
 }
 
-const ALL_MIGRATIONS = ['0001_contacts', '0002_segments', '0003_contact_documents', '0004_access', '0005_webhooks', '0006_segment_counts', '0007_memberships_by_contact', '0008_event_blocks', '0009_webhook_filters', '0010_member_order'];
+const ALL_MIGRATIONS = ['0001_contacts', '0002_segments', '0003_contact_documents', '0004_access', '0005_webhooks', '0006_segment_counts', '0007_memberships_by_contact', '0008_event_blocks', '0009_webhook_filters', '0010_member_order', '0011_horizon_buckets'];
 
 /** What every dialect must give: the tables, the slots, the keys, and a migration run only once. */
 async function checkMigrations(database: Database): Promise<void> {
@@ -92,7 +92,7 @@ async function checkEventsMove(database: Database): Promise<void> {
   for (const [ws, type, segment, contact] of [['w1', 'segment.entered', 'sg_a', 'c1'], ['w2', 'segment.entered', 'sg_b', 'x"1'], ['w1', 'segment.left', 'sg_a', 'c1'], ['w1', 'segment.deleted', 'sg_a', null]]) {
     await sql`insert into segment_events (workspace_id, type, segment_id, segment_version, contact_id, at_ms) values (${ws}, ${type}, ${segment}, 3, ${contact}, 1000)`.execute(database.db);
   }
-  expect(await migrateToLatest(database)).toEqual(['0008_event_blocks', '0009_webhook_filters', '0010_member_order']);
+  expect(await migrateToLatest(database)).toEqual(['0008_event_blocks', '0009_webhook_filters', '0010_member_order', '0011_horizon_buckets']);
   const w1 = await readEvents(database.db, 'w1');
   expect(w1).toEqual([
     { seq: 1, type: 'segment.entered', segmentId: 'sg_a', segmentVersion: 3, contactId: 'c1', at: 1000 },
@@ -115,7 +115,7 @@ async function checkMembersMove(database: Database): Promise<void> {
   for (const [ws, segment, pk, since] of rows) {
     await sql`insert into segment_members (workspace_id, segment_id, contact_pk, since_ms) values (${ws}, ${segment}, ${pk}, ${since})`.execute(database.db);
   }
-  expect(await migrateToLatest(database)).toEqual(['0010_member_order']);
+  expect(await migrateToLatest(database)).toEqual(['0010_member_order', '0011_horizon_buckets']);
   const expected = [...rows].map((r) => [...r]).sort((a, b) => String(a.slice(0, 2)).localeCompare(String(b.slice(0, 2))) || Number(a[2]) - Number(b[2]));
   const members = await database.db.selectFrom('segment_members').select(['workspace_id', 'segment_id', 'contact_pk', 'since_ms'])
     .orderBy('workspace_id').orderBy('segment_id').orderBy('contact_pk').execute();
@@ -125,16 +125,38 @@ async function checkMembersMove(database: Database): Promise<void> {
   expect(ordered.map((r) => [r.workspace_id, r.segment_id, Number(r.contact_pk)])).toEqual(expected.map((r) => r.slice(0, 3)));
   expect(await database.db.selectFrom('segment_members_pending').selectAll().execute()).toEqual([]);
   // And back down: the membership as it was, keyed by segment again.
-  const migrator = new Migrator({
+  expect((await migratorOf(database).migrateTo('0009_webhook_filters')).error).toBeUndefined();
+  const back = await database.db.selectFrom('segment_members').select(['workspace_id', 'segment_id', 'contact_pk', 'since_ms'])
+    .orderBy('workspace_id').orderBy('segment_id').orderBy('contact_pk').execute();
+  expect(back.map((r) => [r.workspace_id, r.segment_id, Number(r.contact_pk), Number(r.since_ms)])).toEqual(expected);
+  expect(await migrateToLatest(database)).toEqual(['0010_member_order', '0011_horizon_buckets']);
+}
+
+function migratorOf(database: Database): Migrator {
+  return new Migrator({
     db: database.db,
     provider: { getMigrations: async () => migrationsFor(database.dialect) },
     ...(database.dialect === 'postgres' ? { migrationTableSchema: database.schema } : {}),
   });
-  expect((await migrator.migrateDown()).error).toBeUndefined();
-  const back = await database.db.selectFrom('segment_members').select(['workspace_id', 'segment_id', 'contact_pk', 'since_ms'])
-    .orderBy('workspace_id').orderBy('segment_id').orderBy('contact_pk').execute();
-  expect(back.map((r) => [r.workspace_id, r.segment_id, Number(r.contact_pk), Number(r.since_ms)])).toEqual(expected);
-  expect(await migrateToLatest(database)).toEqual(['0010_member_order']);
+}
+
+/** The horizons' index: by bucket and pk from 0011, by the horizon alone before it, both ways. */
+async function checkHorizonIndex(database: Database): Promise<void> {
+  const columnsOf = async (name: string) => {
+    const query = database.dialect === 'postgres'
+      ? sql<{ def: string }>`select indexdef as def from pg_indexes where schemaname = ${database.schema} and indexname = ${name}`
+      : sql<{ def: string }>`select sql as def from sqlite_master where type = 'index' and name = ${name}`;
+    const { rows } = await query.execute(database.db);
+    return rows.length === 0 ? null : rows[0].def.replace(/^.* on [^(]*/i, '').replace(/"/g, '');
+  };
+  await migrateUpTo(database, '0010_member_order');
+  expect(await columnsOf('contacts_next_change')).toBe('(next_change_ms)');
+  expect(await migrateToLatest(database)).toEqual(['0011_horizon_buckets']);
+  expect(await columnsOf('contacts_next_change')).toBeNull();
+  expect(await columnsOf('contacts_horizon')).toMatch(/^\(\(?\(next_change_ms >> 28\)\)?, pk, next_change_ms\)$/);
+  expect((await migratorOf(database).migrateDown()).error).toBeUndefined();
+  expect(await columnsOf('contacts_horizon')).toBeNull();
+  expect(await columnsOf('contacts_next_change')).toBe('(next_change_ms)');
 }
 
 /** A store an older release made keeps what it holds: each check runs on both dialects. */
@@ -142,6 +164,7 @@ const UPGRADES: readonly (readonly [string, (database: Database) => Promise<void
   ['move the values of contacts stored before 0003 into contact_documents', checkDocumentsMove],
   ['keep the events stored before 0008, with their numbers', checkEventsMove],
   ['keep the membership stored before 0010, in both orders', checkMembersMove],
+  ['index the horizons by bucket and pk from 0011, and back', checkHorizonIndex],
 ];
 
 describe('migrations on SQLite', () => {

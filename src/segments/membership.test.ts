@@ -8,7 +8,7 @@ import { createAttribute } from '../contacts/attribute-store.js';
 import { runBackfills } from './backfill.js';
 import { readEvents } from './event-feed.js';
 import { createSegment, deleteSegment, getSegment, updateSegment } from './segment-store.js';
-import { refreshDue } from './time-refresh.js';
+import { dueContacts, refreshDue } from './time-refresh.js';
 import { verifyWorkspace } from './verify.js';
 import { openEngine } from './test-support/engine.js';
 import { changeManualMembers } from './manual-members.js';
@@ -160,6 +160,39 @@ describe.each<Dialect>(['sqlite', 'postgres'])('membership on %s', (dialect) => 
     await interaction(0);
     expect(await horizon()).toBe(e.clock.now + 2 * DAY + 1);
     expect(await verify()).toEqual([]);
+  });
+
+  it.skipIf(skip)('the refresh finds every due horizon across the index\'s buckets of 2^28 ms, and nothing before its time', async () => {
+    await segment('Recent', { attr: 'last_interaction_at', op: 'within_last', value: { amount: 2, unit: 'days' } });
+    await build();
+    const BUCKET = 2 ** 28;
+    const bucketStart = Math.floor(e.clock.now / BUCKET) * BUCKET;
+    e.clock.now = bucketStart + BUCKET / 2;
+    const now = e.clock.now;
+    // Stored horizons (as a write or a backfill leaves them): due in earlier buckets, due in now's
+    // bucket (up to now itself), and not yet due in now's bucket and the next.
+    const horizons: Record<string, number> = {
+      old: bucketStart - 3 * BUCKET + 5, edge: bucketStart - 1, first: bucketStart, due: now - 1, now,
+      soon: now + 1, end: bucketStart + BUCKET - 1, next: bucketStart + BUCKET,
+    };
+    for (const [id, horizon] of Object.entries(horizons)) {
+      await e.writes.upsert(e.workspaceId, { id });
+      await e.database.db.updateTable('contacts').set({ next_change_ms: horizon }).where('id', '=', id).execute();
+    }
+    const due = async (at: number) => (await dueContacts(e.database.db as never, at, 100).execute()).map((c) => c.id).sort();
+    expect(await due(now)).toEqual(['due', 'edge', 'first', 'now', 'old']);
+    expect(await due(now + 1)).toEqual(['due', 'edge', 'first', 'now', 'old', 'soon']);
+    expect(await due(bucketStart + BUCKET)).toEqual(['due', 'edge', 'end', 'first', 'next', 'now', 'old', 'soon']);
+    // Earliest horizon first, in batches.
+    expect((await dueContacts(e.database.db as never, now, 2).execute()).map((c) => c.id)).toEqual(['old', 'edge']);
+    expect(await refreshDue(e.database, e.states, now, 2)).toBe(5);
+    expect(await due(now)).toEqual([]);
+    if (dialect === 'sqlite') {
+      // Through the buckets: a contact's row is read only once its horizon, in the index, is due.
+      const query = dueContacts(e.database.db as never, now, 100).compile();
+      const { rows } = await e.database.db.executeQuery<{ detail: string }>({ ...query, sql: `explain query plan ${query.sql}` });
+      expect(rows.map((r) => r.detail).join('\n')).toMatch(/^SEARCH c USING INDEX contacts_horizon \(<expr><\?\)/);
+    }
   });
 
   it.skipIf(skip)('deleting a segment emits one segment.deleted and leaves contacts alone', async () => {

@@ -12,6 +12,7 @@ import { membershipsByContactMigration } from './0007-memberships-by-contact.js'
 import { eventBlocksMigration } from './0008-event-blocks.js';
 import { webhookFiltersMigration } from './0009-webhook-filters.js';
 import { memberOrderMigration } from './0010-member-order.js';
+import { horizonBucketsMigration } from './0011-horizon-buckets.js';
 
 export function migrationsFor(dialect: Dialect): Record<string, Migration> {
   return {
@@ -25,6 +26,7 @@ export function migrationsFor(dialect: Dialect): Record<string, Migration> {
     '0008_event_blocks': eventBlocksMigration(dialect),
     '0009_webhook_filters': webhookFiltersMigration(dialect),
     '0010_member_order': memberOrderMigration(dialect),
+    '0011_horizon_buckets': horizonBucketsMigration(),
   };
 }
 
