@@ -16,20 +16,26 @@ export interface ContactInput {
   readonly id: string | undefined;
   /** Coerced values by key, `null` for a removal. A null-prototype record: keys are data, never Object's. */
   readonly changes: Record<string, StoredValue | null>;
+  /** The keys of `changes`, in the input's order (Object.keys of a null-prototype record sorts them each time). */
+  readonly keys: readonly string[];
   /** `changes` prepared in the layout (a removal is missing): the whole contact when it is new. */
   readonly prepared: PreparedContact;
   /** Every field that does not fit, by path; when there are any, nothing may be written. */
   readonly errors: ValidationIssue[];
 }
 
-/** Reads one input row against the workspace's layout, whose dates without a time read in `timeZone`. */
-export function readContactInput(layout: ContactLayout, input: Readonly<Record<string, unknown>>, timeZone: string): ContactInput {
+/**
+ * Reads one input row against the workspace's layout, whose dates without a time read in
+ * `timeZone`; `inputKeys`, when the caller has them, are Object.keys(input).
+ */
+export function readContactInput(layout: ContactLayout, input: Readonly<Record<string, unknown>>, timeZone: string, inputKeys?: readonly string[]): ContactInput {
   const { attributes, index } = layout;
   const changes = Object.create(null) as Record<string, StoredValue | null>;
+  const keys: string[] = [];
   const prepared: PreparedContact = new Array(attributes.length).fill(undefined);
   const errors: ValidationIssue[] = [];
   let id: string | undefined;
-  for (const key of Object.keys(input)) {
+  for (const key of inputKeys ?? Object.keys(input)) {
     const raw = input[key];
     if (key === 'id') {
       if (raw === undefined || raw === null || raw === '') continue;
@@ -46,7 +52,8 @@ export function readContactInput(layout: ContactLayout, input: Readonly<Record<s
     const coerced = coerce(def, raw, timeZone);
     if (coerced instanceof Rejection) { errors.push({ path: key, message: coerced.message }); continue; }
     changes[key] = coerced;
+    keys.push(key);
     prepared[at] = prepareValue(def.type, coerced);
   }
-  return { id, changes, prepared, errors };
+  return { id, changes, keys, prepared, errors };
 }

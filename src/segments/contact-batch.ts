@@ -182,7 +182,7 @@ export async function writeContactBatch(tx: Tx, state: WorkspaceState, rows: Rea
     const isNew = entry === undefined;
     if (entry) undraft(state, entry);
     const merged: Record<string, StoredValue> = Object.assign(Object.create(null) as Record<string, StoredValue>, entry?.values);
-    for (const key of Object.keys(changes)) {
+    for (const key of input.keys) {
       const value = changes[key];
       if (value === null) delete merged[key]; else merged[key] = value;
     }
@@ -201,7 +201,7 @@ export async function writeContactBatch(tx: Tx, state: WorkspaceState, rows: Rea
       byEmail.remove(foldedKey(entry.values, 'email'), entry);
       entry.values = merged;
       entry.version += 1;
-      for (const key of Object.keys(changes)) entry.changedKeys.add(key);
+      for (const key of input.keys) entry.changedKeys.add(key);
       if (!entry.changed) { entry.changed = true; touched.push(entry); }
     }
     byExternalId.add(foldedKey(merged, 'external_id'), entry);

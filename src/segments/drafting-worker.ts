@@ -33,7 +33,7 @@ let finished = false;
 
 function wire(read: ReadRow, now: number): WireRow {
   if ('problems' in read) return read;
-  return { row: read.row, line: read.line, identified: read.identified, json: read.json ?? JSON.stringify(read.data), draft: draftNewContact(state, read.data, now) };
+  return { row: read.row, line: read.line, identified: read.identified, json: read.json ?? JSON.stringify(read.data), draft: draftNewContact(state, read.data, now, read.keys) };
 }
 
 /** Sends every whole batch there is an instant for (and the last, short one at the end); reads on while the backlog is small. */

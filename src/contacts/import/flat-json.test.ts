@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { readFlatObject } from './flat-json.js';
+import { readFlat, readFlatObject } from './flat-json.js';
 
 /** JSON.parse's verdict: the value, or that it throws. */
 function parsed(text: string): { value: unknown } | 'throws' {
@@ -11,10 +11,16 @@ function parsed(text: string): { value: unknown } | 'throws' {
   }
 }
 
-/** Where readFlatObject answers, its answer is JSON.parse's: the same keys in the same order, the same values (-0 included). */
+/**
+ * Where readFlatObject answers, its answer is JSON.parse's: the same keys in the same order, the
+ * same values (-0 included); and readFlat's keys are those keys.
+ */
 function expectAgreement(text: string): void {
-  const flat = readFlatObject(text);
-  if (flat === undefined) return;
+  const read = readFlat(text);
+  expect(readFlatObject(text)).toEqual(read?.object);
+  if (read === undefined) return;
+  const flat = read.object;
+  expect(read.keys).toEqual(Object.keys(flat));
   const reference = parsed(text);
   expect(reference, `JSON.parse throws on ${JSON.stringify(text)}, which readFlatObject read`).not.toBe('throws');
   const value = (reference as { value: Record<string, unknown> }).value;

@@ -22,14 +22,33 @@ const JSON_NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
 
 export type FlatValue = string | number | boolean | null | string[];
 
+/** A flat object read, with its keys in order: what Object.keys would list, read without it (see readFlat). */
+export interface FlatObject {
+  readonly object: Record<string, FlatValue>;
+  readonly keys: readonly string[];
+}
+
 /** The line's object when it is a flat object (see above); undefined when JSON.parse must read it. */
 export function readFlatObject(text: string): Record<string, FlatValue> | undefined {
+  return readFlat(text)?.object;
+}
+
+/**
+ * readFlatObject, with the object's keys in order. Object.keys of a dictionary sorts its entries
+ * by their order of insertion (it was 8% of an import's reading thread, called three times a row);
+ * the keys are known here as they are read.
+ */
+export function readFlat(text: string): FlatObject | undefined {
   const length = text.length;
   let i = skipSpace(text, 0);
   if (text.charCodeAt(i) !== LEFT_BRACE) return undefined;
   i = skipSpace(text, i + 1);
   const object = Object.create(null) as Record<string, FlatValue>;
-  if (text.charCodeAt(i) === RIGHT_BRACE) return skipSpace(text, i + 1) === length ? object : undefined;
+  const keys: string[] = [];
+  // A key that is an array index ("0", "12") comes first in Object.keys, in numeric order: such a
+  // line (no attribute is named so) takes its keys from Object.keys.
+  let indexKeys = false;
+  if (text.charCodeAt(i) === RIGHT_BRACE) return skipSpace(text, i + 1) === length ? { object, keys } : undefined;
   for (;;) {
     const keyEnd = stringEnd(text, i);
     if (keyEnd < 0) return undefined;
@@ -75,11 +94,14 @@ export function readFlatObject(text: string): Record<string, FlatValue> | undefi
     }
     // An own "__proto__" is what JSON.parse makes too, but leave that oddity to it.
     if (key === '__proto__') return undefined;
+    if (object[key] === undefined) keys.push(key); // a repeated key keeps its first place
     object[key] = value;
+    const first = key.charCodeAt(0);
+    if (first >= ZERO && first <= NINE) indexKeys = true;
 
     i = skipSpace(text, i);
     const next = text.charCodeAt(i);
-    if (next === RIGHT_BRACE) return skipSpace(text, i + 1) === length ? object : undefined;
+    if (next === RIGHT_BRACE) return skipSpace(text, i + 1) === length ? { object, keys: indexKeys ? Object.keys(object) : keys } : undefined;
     if (next !== COMMA) return undefined;
     i = skipSpace(text, i + 1);
   }

@@ -12,9 +12,9 @@ describe('JsonLinesReader', () => {
   it('reads one object a line, LF or CRLF, with or without a last line break; blank lines are no rows', () => {
     const items = read(['{"email":"a@x"}\r\n\n  \n{"email":', '"b@x","tags":["x"]}\n{"n":null}']);
     expect(items).toEqual([
-      { kind: 'object', line: 1, value: { email: 'a@x' }, text: '{"email":"a@x"}' },
-      { kind: 'object', line: 4, value: { email: 'b@x', tags: ['x'] }, text: '{"email":"b@x","tags":["x"]}' },
-      { kind: 'object', line: 5, value: { n: null }, text: '{"n":null}' },
+      { kind: 'object', line: 1, value: { email: 'a@x' }, keys: ['email'], text: '{"email":"a@x"}' },
+      { kind: 'object', line: 4, value: { email: 'b@x', tags: ['x'] }, keys: ['email', 'tags'], text: '{"email":"b@x","tags":["x"]}' },
+      { kind: 'object', line: 5, value: { n: null }, keys: ['n'], text: '{"n":null}' },
     ]);
   });
 

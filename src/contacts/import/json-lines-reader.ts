@@ -5,12 +5,16 @@
 // long it is: a 1 GiB file with no line break would be read whole. Past `maxLineChars` a line is
 // reported and skipped to its end, so memory stays bounded.
 //
-// A line is read by readFlatObject (flat-json.ts), or by JSON.parse when it is not a flat object:
+// A line is read by readFlat (flat-json.ts), or by JSON.parse when it is not a flat object:
 // the same value either way, the first much cheaper on an import's varied rows.
-import { readFlatObject } from './flat-json.js';
+import { readFlat } from './flat-json.js';
 
 export type JsonLineItem =
-  | { readonly kind: 'object'; readonly line: number; readonly value: Record<string, unknown>; /** The line as read. */ readonly text: string }
+  | {
+    readonly kind: 'object'; readonly line: number; readonly value: Record<string, unknown>;
+    /** Object.keys(value), in its order. */ readonly keys: readonly string[];
+    /** The line as read. */ readonly text: string;
+  }
   | { readonly kind: 'malformed'; readonly line: number; readonly reason: string };
 
 export interface JsonLinesReaderOptions {
@@ -79,8 +83,8 @@ export class JsonLinesReader {
 }
 
 function parseLine(text: string, line: number): JsonLineItem {
-  const flat = readFlatObject(text);
-  if (flat !== undefined) return { kind: 'object', line, value: flat, text };
+  const flat = readFlat(text);
+  if (flat !== undefined) return { kind: 'object', line, value: flat.object, keys: flat.keys, text };
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -91,7 +95,7 @@ function parseLine(text: string, line: number): JsonLineItem {
     const got = value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`;
     return { kind: 'malformed', line, reason: `expected a JSON object ({"email": …}), got ${got}` };
   }
-  return { kind: 'object', line, value: value as Record<string, unknown>, text };
+  return { kind: 'object', line, value: value as Record<string, unknown>, keys: Object.keys(value), text };
 }
 
 /** Reads JSON Lines from decoded text, for tests and small inputs; an import drives `JsonLinesReader` itself. */

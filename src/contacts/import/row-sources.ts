@@ -48,7 +48,11 @@ const NOT_UTF8 = 'has the character U+FFFD (�), which stands for bytes that we
 export type Row = Record<string, unknown>;
 /** A row read: its values for the sink (and whether it names an id, external id or e-mail), or the problems that rejected it already. */
 export type ReadRow =
-  | { readonly row: number; readonly line: number; readonly data: Row; readonly identified: boolean; /** The JSON text `data` was read from (JSON Lines). */ readonly json?: string }
+  | {
+    readonly row: number; readonly line: number; readonly data: Row; readonly identified: boolean;
+    /** JSON Lines: the text `data` was read from, and Object.keys(data) in order. */
+    readonly json?: string; readonly keys?: readonly string[];
+  }
   | { readonly row: number; readonly line: number; readonly problems: Rejection[] };
 
 /** The bytes of a file as text: UTF-8 (a byte order mark dropped), a UTF-16 file refused, the bytes counted. */
@@ -229,7 +233,7 @@ class JsonRows implements RowSource {
     const at = { row: ++this.rowNumber, line: item.line };
     if (item.kind === 'malformed') return { ...at, problems: [rejection(at, undefined, item.reason)] };
     const problems: Rejection[] = [];
-    const keys = Object.keys(item.value);
+    const { keys } = item;
     for (const key of keys) {
       const value = item.value[key];
       if (key === SEGMENTS_FIELD) problems.push(rejection(at, key, '"segments" cannot be written: membership is computed from the segments\' conditions'));
@@ -237,7 +241,7 @@ class JsonRows implements RowSource {
       else if (hasReplacementCharacter(value)) problems.push(rejection(at, key, NOT_UTF8));
     }
     if (keys.length === 0) problems.push(rejection(at, undefined, 'the object is empty: give an id, external_id or email, and attributes'));
-    return problems.length > 0 ? { ...at, problems } : { ...at, data: item.value, identified: hasIdentity(item.value), json: item.text };
+    return problems.length > 0 ? { ...at, problems } : { ...at, data: item.value, identified: hasIdentity(item.value), json: item.text, keys };
   }
 }
 
