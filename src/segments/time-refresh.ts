@@ -6,6 +6,7 @@ import { sql } from 'kysely';
 import { prepareContact } from '../conditions/contact-values.js';
 import type { StoredValues } from '../conditions/contact-values.js';
 import type { Database } from '../db/database.js';
+import { HORIZON_BUCKET_BITS } from '../db/migrations/0011-horizon-buckets.js';
 import { dialectOf, writeTransaction } from '../db/write-transaction.js';
 import type { Tx } from '../db/write-transaction.js';
 import { lockPendingJobs } from './contact-writes.js';
@@ -13,12 +14,12 @@ import { CountDeltas, updateMembership } from './membership-writer.js';
 import type { WorkspaceStates } from './workspace-state.js';
 
 /**
- * The horizons' index (contacts_horizon, migration 0011) is ordered by this bucket of 2^28 ms, then
+ * The horizons' index (contacts_horizon, migration 0011) is ordered by this bucket of 2^27 ms, then
  * by pk, so that new contacts append to it: the refresh names the bucket for the index to be used,
  * and reads every bucket up to `now`'s.
  */
-const HORIZON_BUCKET = sql<number>`(c.next_change_ms >> 28)`;
-const horizonBucket = (ms: number) => Math.floor(ms / 2 ** 28);
+const HORIZON_BUCKET = sql<number>`(c.next_change_ms >> ${sql.raw(String(HORIZON_BUCKET_BITS))})`;
+const horizonBucket = (ms: number) => Math.floor(ms / 2 ** HORIZON_BUCKET_BITS);
 
 /** The first `limit` contacts due at `now`, with their values, earliest horizon first. */
 export function dueContacts(tx: Tx, now: number, limit: number) {
