@@ -1,5 +1,5 @@
 // A JSON Lines row is nearly always a flat object: keys to strings, numbers, booleans, null and
-// lists of strings. `readFlatObject` reads exactly that shape into a null-prototype object, and
+// lists of strings. `readFlat` reads exactly that shape into a null-prototype object, and
 // gives up (undefined) on anything else — an escape sequence, a control character, a nested
 // object, a list of non-strings, a number outside JSON's grammar, text after the object — so the
 // caller hands that line to JSON.parse, which reads it or says why not. Where it does answer, the
@@ -28,15 +28,11 @@ export interface FlatObject {
   readonly keys: readonly string[];
 }
 
-/** The line's object when it is a flat object (see above); undefined when JSON.parse must read it. */
-export function readFlatObject(text: string): Record<string, FlatValue> | undefined {
-  return readFlat(text)?.object;
-}
-
 /**
- * readFlatObject, with the object's keys in order. Object.keys of a dictionary sorts its entries
- * by their order of insertion (it was 8% of an import's reading thread, called three times a row);
- * the keys are known here as they are read.
+ * The line's object when it is a flat object (see above), with its keys in order; undefined when
+ * JSON.parse must read it. Object.keys of a dictionary sorts its entries by their order of
+ * insertion (it was 8% of an import's reading thread, called three times a row); the keys are
+ * known here as they are read.
  */
 export function readFlat(text: string): FlatObject | undefined {
   const length = text.length;
