@@ -68,9 +68,9 @@ export async function foldMemberOrder(tx: Tx, ws: string): Promise<number> {
   listedSinceFold.set(ws, 0);
   const [{ n }] = await countListed(tx, ws);
   if (Number(n) === 0) return 0;
-  const changes = await listedCountChanges(tx, ws);
+  const changes = await countChangesOfListed(tx, ws);
   for (const statement of foldStatements(ws)) await statement.execute(tx);
-  await addToColumn(tx, 'segment_counts', { workspace_id: ws }, 'segment_id', 'member_count', [...changes].filter(([, change]) => change !== 0).sort(([a], [b]) => (a < b ? -1 : 1)));
+  await addToColumn(tx, 'segment_counts', { workspace_id: ws }, 'segment_id', 'member_count', [...changes].sort(([a], [b]) => (a < b ? -1 : 1)));
   await tx.deleteFrom('segment_members_pending').where('workspace_id', '=', ws).execute();
   return Number(n);
 }
@@ -107,10 +107,14 @@ export function foldStatements(ws: string): RawBuilder<unknown>[] {
  * to the fold), so a count read adds these, and the fold applies them. PostgreSQL: none.
  */
 export async function listedCountChanges(db: Tx, ws: string): Promise<Map<string, number>> {
-  const changes = new Map<string, number>();
-  if (dialectOf(db) === 'postgres') return changes;
+  if (dialectOf(db) === 'postgres') return new Map();
   const [{ n }] = await countListed(db, ws);
-  if (Number(n) === 0) return changes;
+  return Number(n) === 0 ? new Map() : countChangesOfListed(db, ws);
+}
+
+/** SQLite: listedCountChanges (no zero among them), for a caller that knows contacts are listed: the fold has counted them. */
+async function countChangesOfListed(db: Tx, ws: string): Promise<Map<string, number>> {
+  const changes = new Map<string, number>();
   const { rows } = await sql<{ segment_id: string; change: number }>`select segment_id, sum(change) as change from (
       select segment_id, 1 as change from (${rowsTheCopyLacks(ws)})
       union all
