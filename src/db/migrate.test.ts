@@ -142,7 +142,7 @@ function migratorOf(database: Database): Migrator {
 
 /** The horizons' index: by bucket and pk from 0011, by the horizon alone before it, both ways. */
 async function checkHorizonIndex(database: Database): Promise<void> {
-  const columnsOf = async (name: string) => {
+  const indexColumns = async (name: string) => {
     const query = database.dialect === 'postgres'
       ? sql<{ def: string }>`select indexdef as def from pg_indexes where schemaname = ${database.schema} and indexname = ${name}`
       : sql<{ def: string }>`select sql as def from sqlite_master where type = 'index' and name = ${name}`;
@@ -150,13 +150,13 @@ async function checkHorizonIndex(database: Database): Promise<void> {
     return rows.length === 0 ? null : rows[0].def.replace(/^.* on [^(]*/i, '').replace(/"/g, '');
   };
   await migrateUpTo(database, '0010_member_order');
-  expect(await columnsOf('contacts_next_change')).toBe('(next_change_ms)');
+  expect(await indexColumns('contacts_next_change')).toBe('(next_change_ms)');
   expect(await migrateToLatest(database)).toEqual(['0011_horizon_buckets']);
-  expect(await columnsOf('contacts_next_change')).toBeNull();
-  expect(await columnsOf('contacts_horizon')).toBe(database.dialect === 'postgres' ? '(((next_change_ms >> 27)), pk, next_change_ms)' : '((next_change_ms >> 27), pk, next_change_ms)');
+  expect(await indexColumns('contacts_next_change')).toBeNull();
+  expect(await indexColumns('contacts_horizon')).toBe(database.dialect === 'postgres' ? '(((next_change_ms >> 27)), pk, next_change_ms)' : '((next_change_ms >> 27), pk, next_change_ms)');
   expect((await migratorOf(database).migrateDown()).error).toBeUndefined();
-  expect(await columnsOf('contacts_horizon')).toBeNull();
-  expect(await columnsOf('contacts_next_change')).toBe('(next_change_ms)');
+  expect(await indexColumns('contacts_horizon')).toBeNull();
+  expect(await indexColumns('contacts_next_change')).toBe('(next_change_ms)');
 }
 
 /** A store an older release made keeps what it holds: each check runs on both dialects. */
