@@ -411,7 +411,11 @@ describe.each<Dialect>(['sqlite', 'postgres'])('the HTTP API on %s', (dialect) =
     expect(edited.status).toBe(200);
     expect(edited.body).toMatchObject({ status: 'building', version: 2 });
     await t.settle();
-    expect((await req('GET', `/v1/segments/${s.body.id}`)).body).toMatchObject({ status: 'ready', version: 2, active_version: 2 });
+    const built = await req('GET', `/v1/segments/${s.body.id}`);
+    expect(built.body).toMatchObject({ status: 'ready', version: 2, active_version: 2, updated_at: edited.body.updated_at });
+    // Its own build finishing is no edit: the ETag the editor holds is still current.
+    expect(built.headers.get('etag')).toBe(edited.headers.get('etag'));
+    expect((await req('PATCH', `/v1/segments/${s.body.id}`, { json: { description: 'after the build' }, headers: { 'if-match': edited.headers.get('etag')! } })).status).toBe(200);
     expect((await req('DELETE', `/v1/segments/${s.body.id}`)).status).toBe(204);
   });
 

@@ -158,7 +158,7 @@ async function complete(tx: Tx, states: WorkspaceStates, jobId: number, ws: stri
   await sql`drop table backfill_entered`.execute(tx);
   const members = await tx.selectFrom('segment_member_order').select((eb) => eb.fn.countAll().as('n')).where('workspace_id', '=', ws).where('segment_id', '=', segmentId).executeTakeFirstOrThrow();
   const condition = await tx.selectFrom('segments').select('condition').where('workspace_id', '=', ws).where('id', '=', segmentId).executeTakeFirstOrThrow();
-  await tx.updateTable('segments').set({ active_version: version, active_condition: condition.condition, status: 'ready', status_detail: null, updated_ms: now })
+  await tx.updateTable('segments').set({ active_version: version, active_condition: condition.condition, status: 'ready', status_detail: null })
     .where('workspace_id', '=', ws).where('id', '=', segmentId).execute();
   await tx.updateTable('segment_counts').set({ member_count: Number(members.n) }).where('workspace_id', '=', ws).where('segment_id', '=', segmentId).execute();
   await tx.deleteFrom('segment_builds').where('job_id', '=', jobId).execute();
