@@ -18,7 +18,7 @@ import { attributesAnEditKeeps, previewCount, previewImpact, previewMembers } fr
 import { runWorker, runWorkerPass } from '../segments/worker.js';
 import { runDeliveries } from '../webhooks/delivery.js';
 import type { WorkerPass } from '../segments/worker.js';
-import { verifyWorkspace } from '../segments/verify.js';
+import { verifyReport } from '../segments/verify.js';
 import { parseJsonArgument, readConditionArgument } from './condition-argument.js';
 import { progressLine } from './progress.js';
 
@@ -250,8 +250,11 @@ export function registerStoreCommands(program: Command, setExit: (code: number) 
 
   addStoreOptions(program.command('verify').description('recompute every segment from scratch and compare with the stored membership and counts; exits 1 on any difference'))
     .action(async (opts: StoreOptions) => setExit(await withApp(opts, async (app) => {
-      const differences = await verifyWorkspace(app.database, app.states, opts.workspace, Date.now());
+      const { differences, due } = await verifyReport(app.database, app.states, opts.workspace, Date.now());
       for (const d of differences.slice(0, 100)) process.stdout.write(`${d.segmentId}\t${d.kind}\t${d.contactId ?? ''}\t${d.detail ?? ''}\n`);
+      if (due > 0) {
+        process.stderr.write(`verify: ${due} contacts are due for the time refresh (the server's worker or \`segments work\` re-evaluates them within a minute); they were compared as of the instant before their membership could change\n`);
+      }
       process.stderr.write(differences.length === 0 ? 'verify: stored membership and counts equal a full recompute\n' : `verify: ${differences.length} differences\n`);
       return differences.length === 0 ? 0 : 1;
     })));

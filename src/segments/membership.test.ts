@@ -10,7 +10,7 @@ import { readEvents } from './event-feed.js';
 import { createSegment, deleteSegment, getSegment, updateSegment } from './segment-store.js';
 import { dueContacts, refreshDue } from './time-refresh.js';
 import { HORIZON_BUCKET_BITS } from '../db/migrations/0011-horizon-buckets.js';
-import { verifyWorkspace } from './verify.js';
+import { verifyReport, verifyWorkspace } from './verify.js';
 import { openEngine } from './test-support/engine.js';
 import { changeManualMembers } from './manual-members.js';
 import { previewCount, previewImpact } from './preview.js';
@@ -123,10 +123,19 @@ describe.each<Dialect>(['sqlite', 'postgres'])('membership on %s', (dialect) => 
     await e.writes.upsert(e.workspaceId, { id: 'c' });
     expect(await members(recent.id)).toEqual(['a']);
     e.clock.now += DAY + 1;
-    expect(await refreshDue(e.database, e.states, e.clock.now)).toBe(1);
+    // Before the refresh comes by, verify compares the due contact as of its horizon: no difference,
+    // one contact due. A stored membership wrong even then is still reported.
+    expect(await verifyReport(e.database, e.states, e.workspaceId, e.clock.now)).toEqual({ differences: [], due: 1 });
+    const bPk = (await e.writes.get(e.workspaceId, 'b'))!.pk;
+    await e.database.db.updateTable('contacts').set({ next_change_ms: e.clock.now - 5 }).where('pk', '=', bPk).execute();
+    expect(await verifyReport(e.database, e.states, e.workspaceId, e.clock.now)).toEqual({ differences: [], due: 2 });
+    await e.database.db.deleteFrom('segment_members').where('segment_id', '=', recent.id).execute();
+    expect((await verify()).filter((d) => d.kind === 'missing_member').map((d) => d.contactId)).toEqual(['a']);
+    await e.database.db.insertInto('segment_members').values({ workspace_id: e.workspaceId, segment_id: recent.id, contact_pk: (await e.writes.get(e.workspaceId, 'a'))!.pk, since_ms: e.clock.now - DAY - 1 }).execute();
+    expect(await refreshDue(e.database, e.states, e.clock.now)).toBe(2);
     expect(await members(recent.id)).toEqual([]);
     expect(await refreshDue(e.database, e.states, e.clock.now)).toBe(0);
-    expect(await verify()).toEqual([]);
+    expect(await verifyReport(e.database, e.states, e.workspaceId, e.clock.now)).toEqual({ differences: [], due: 0 });
   });
 
   it.skipIf(skip)('a write moves a stored horizon earlier, never later; the refresh finds the later one when the earlier comes', async () => {

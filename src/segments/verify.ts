@@ -31,8 +31,25 @@ async function countsInSegmentOrder(database: Database, workspaceId: string): Pr
   return counts;
 }
 
+/**
+ * The instant a contact's stored membership is compared at: now, or for a contact whose stored
+ * horizon has come (the time refresh re-evaluates it within a minute: time-refresh.ts), the last
+ * instant before it. The horizon is the earliest its result may change since it was last
+ * evaluated, so until then the stored membership is what a recompute gives; after it, a recompute
+ * at now would report every contact the refresh has not reached yet.
+ */
+function asOf(horizon: unknown, now: number): number {
+  return horizon !== null && Number(horizon) <= now ? Number(horizon) - 1 : now;
+}
+
 export async function verifyWorkspace(database: Database, states: WorkspaceStates, workspaceId: string, now: number, batchSize = 5_000): Promise<Difference[]> {
+  return (await verifyReport(database, states, workspaceId, now, batchSize)).differences;
+}
+
+/** The differences, and how many contacts were due for the time refresh (compared as of their horizon). */
+export async function verifyReport(database: Database, states: WorkspaceStates, workspaceId: string, now: number, batchSize = 5_000): Promise<{ differences: Difference[]; due: number }> {
   const db = database.db;
+  let due = 0;
   const state = await states.get(db, workspaceId);
   const differences: Difference[] = [];
   const actualCounts = new Map<string, number>(state.segments.map((s) => [s.id, 0]));
@@ -40,7 +57,7 @@ export async function verifyWorkspace(database: Database, states: WorkspaceState
   let cursor = 0;
   for (;;) {
     const rows: Array<Record<string, unknown> & { pk: number | string; id: string; attributes: string }> = await db.selectFrom('contacts as c').innerJoin('contact_documents as d', 'd.contact_pk', 'c.pk')
-      .select(['c.pk', 'c.id', 'd.document as attributes', ...storage.columns.map((column) => `c.${column}` as 'c.id')]).where(unindexed(database.dialect, 'c.workspace_id'), '=', workspaceId)
+      .select(['c.pk', 'c.id', 'd.document as attributes', 'c.next_change_ms', ...storage.columns.map((column) => `c.${column}` as 'c.id')]).where(unindexed(database.dialect, 'c.workspace_id'), '=', workspaceId)
       .where('c.pk', '>', cursor).orderBy('c.pk').limit(batchSize).execute();
     if (rows.length === 0) break;
     const first = Number(rows[0].pk), last = Number(rows[rows.length - 1].pk);
@@ -66,7 +83,9 @@ export async function verifyWorkspace(database: Database, states: WorkspaceState
         const expected = slotValue(prepared[i]), actual = row[column] === null ? null : typeof expected === 'number' ? Number(row[column]) : row[column];
         if (actual !== expected) differences.push({ segmentId: '', kind: 'stored_value', contactId: row.id, detail: `${state.layout.attributes[i].key}: column ${column} holds ${JSON.stringify(actual)}, the values as written give ${JSON.stringify(expected)}` });
       });
-      const { members } = evaluateSegments(state, prepared, (s) => mine.has(s.id), now);
+      const at = asOf(row.next_change_ms, now);
+      if (at !== now) due++;
+      const { members } = evaluateSegments(state, prepared, (s) => mine.has(s.id), at);
       for (const s of state.segments) {
         if (mine.has(s.id)) actualCounts.set(s.id, actualCounts.get(s.id)! + 1);
         if (s.kind !== 'dynamic' || s.active === null) continue;
@@ -83,5 +102,5 @@ export async function verifyWorkspace(database: Database, states: WorkspaceState
     const ordered = inOrder.get(id) ?? 0;
     if (ordered !== actual) differences.push({ segmentId: id, kind: 'segment_order', detail: `${ordered} members in segment order, ${actual} stored by contact` });
   }
-  return differences;
+  return { differences, due };
 }
