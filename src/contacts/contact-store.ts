@@ -6,6 +6,7 @@ import { fold } from '../conditions/fold.js';
 import type { Tx } from '../db/write-transaction.js';
 import { dialectOf } from '../db/write-transaction.js';
 import { EMAIL_COLUMN, EXTERNAL_ID_COLUMN } from './attribute-store.js';
+import { hasIdentityKey } from './contact-keys.js';
 
 export interface StoredContact {
   readonly pk: number;
@@ -34,10 +35,10 @@ export function newContactId(): string {
  * contact are serialised and neither merges from a stale read.
  */
 export async function findContact(tx: Tx, workspaceId: string, by: { id?: string; externalId?: string; email?: string }): Promise<StoredContact | null> {
-  let q = contactsWithDocuments(tx).select(COLUMNS).where('c.workspace_id', '=', workspaceId);
-  if (by.id !== undefined) q = q.where('c.id', '=', by.id);
-  else if (by.externalId !== undefined) q = q.where(`c.${EXTERNAL_ID_COLUMN}` as 'c.t5', '=', fold(by.externalId));
-  else if (by.email !== undefined) q = q.where(`c.${EMAIL_COLUMN}` as 'c.t1', '=', fold(by.email));
+  let q = contactsWithDocuments(tx).select(COLUMNS);
+  if (by.id !== undefined) q = q.where('c.workspace_id', '=', workspaceId).where('c.id', '=', by.id);
+  else if (by.externalId !== undefined) q = q.where(hasIdentityKey(dialectOf(tx), 'c', workspaceId, EXTERNAL_ID_COLUMN, [fold(by.externalId)]));
+  else if (by.email !== undefined) q = q.where(hasIdentityKey(dialectOf(tx), 'c', workspaceId, EMAIL_COLUMN, [fold(by.email)]));
   else return null;
   q = q.orderBy('c.pk').limit(1);
   if (dialectOf(tx) === 'postgres') q = q.forUpdate();

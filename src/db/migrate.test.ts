@@ -20,7 +20,7 @@ async function columnsOf(database: Database, table: string): Promise<string[]> {
   return found ? found.columns.map((c) => c.name) : [];
 }
 
-const ALL_MIGRATIONS = ['0001_contacts', '0002_segments', '0003_contact_documents', '0004_access', '0005_webhooks', '0006_segment_counts', '0007_memberships_by_contact', '0008_event_blocks', '0009_webhook_filters', '0010_member_order', '0011_horizon_buckets'];
+const ALL_MIGRATIONS = ['0001_contacts', '0002_segments', '0003_contact_documents', '0004_access', '0005_webhooks', '0006_segment_counts', '0007_memberships_by_contact', '0008_event_blocks', '0009_webhook_filters', '0010_member_order', '0011_horizon_buckets', '0012_contact_key_tiers'];
 
 /** What every dialect must give: the tables, the slots, the keys, and a migration run only once. */
 async function checkMigrations(database: Database): Promise<void> {
@@ -92,7 +92,7 @@ async function checkEventsMove(database: Database): Promise<void> {
   for (const [ws, type, segment, contact] of [['w1', 'segment.entered', 'sg_a', 'c1'], ['w2', 'segment.entered', 'sg_b', 'x"1'], ['w1', 'segment.left', 'sg_a', 'c1'], ['w1', 'segment.deleted', 'sg_a', null]]) {
     await sql`insert into segment_events (workspace_id, type, segment_id, segment_version, contact_id, at_ms) values (${ws}, ${type}, ${segment}, 3, ${contact}, 1000)`.execute(database.db);
   }
-  expect(await migrateToLatest(database)).toEqual(['0008_event_blocks', '0009_webhook_filters', '0010_member_order', '0011_horizon_buckets']);
+  expect(await migrateToLatest(database)).toEqual(['0008_event_blocks', '0009_webhook_filters', '0010_member_order', '0011_horizon_buckets', '0012_contact_key_tiers']);
   const w1 = await readEvents(database.db, 'w1');
   expect(w1).toEqual([
     { seq: 1, type: 'segment.entered', segmentId: 'sg_a', segmentVersion: 3, contactId: 'c1', at: 1000 },
@@ -115,7 +115,7 @@ async function checkMembersMove(database: Database): Promise<void> {
   for (const [ws, segment, pk, since] of rows) {
     await sql`insert into segment_members (workspace_id, segment_id, contact_pk, since_ms) values (${ws}, ${segment}, ${pk}, ${since})`.execute(database.db);
   }
-  expect(await migrateToLatest(database)).toEqual(['0010_member_order', '0011_horizon_buckets']);
+  expect(await migrateToLatest(database)).toEqual(['0010_member_order', '0011_horizon_buckets', '0012_contact_key_tiers']);
   const expected = [...rows].map((r) => [...r]).sort((a, b) => String(a.slice(0, 2)).localeCompare(String(b.slice(0, 2))) || Number(a[2]) - Number(b[2]));
   const members = await database.db.selectFrom('segment_members').select(['workspace_id', 'segment_id', 'contact_pk', 'since_ms'])
     .orderBy('workspace_id').orderBy('segment_id').orderBy('contact_pk').execute();
@@ -129,7 +129,7 @@ async function checkMembersMove(database: Database): Promise<void> {
   const back = await database.db.selectFrom('segment_members').select(['workspace_id', 'segment_id', 'contact_pk', 'since_ms'])
     .orderBy('workspace_id').orderBy('segment_id').orderBy('contact_pk').execute();
   expect(back.map((r) => [r.workspace_id, r.segment_id, Number(r.contact_pk), Number(r.since_ms)])).toEqual(expected);
-  expect(await migrateToLatest(database)).toEqual(['0010_member_order', '0011_horizon_buckets']);
+  expect(await migrateToLatest(database)).toEqual(['0010_member_order', '0011_horizon_buckets', '0012_contact_key_tiers']);
 }
 
 function migratorOf(database: Database): Migrator {
@@ -151,12 +151,50 @@ async function checkHorizonIndex(database: Database): Promise<void> {
   };
   await migrateUpTo(database, '0010_member_order');
   expect(await indexColumns('contacts_next_change')).toBe('(next_change_ms)');
-  expect(await migrateToLatest(database)).toEqual(['0011_horizon_buckets']);
+  await migrateUpTo(database, '0011_horizon_buckets');
   expect(await indexColumns('contacts_next_change')).toBeNull();
   expect(await indexColumns('contacts_horizon')).toBe(database.dialect === 'postgres' ? '(((next_change_ms >> 27)), pk, next_change_ms)' : '((next_change_ms >> 27), pk, next_change_ms)');
   expect((await migratorOf(database).migrateDown()).error).toBeUndefined();
   expect(await indexColumns('contacts_horizon')).toBeNull();
   expect(await indexColumns('contacts_next_change')).toBe('(next_change_ms)');
+}
+
+/**
+ * SQLite from 0012: the e-mails and external ids of the contacts stored before it are in
+ * contact_keys, the triggers keep both tiers as contacts change, and back down the two indexes
+ * return. PostgreSQL keeps its indexes: 0012 does nothing there.
+ */
+async function checkKeyTiers(database: Database): Promise<void> {
+  const indexes = async () => (database.dialect === 'postgres'
+    ? (await sql<{ name: string }>`select indexname as name from pg_indexes where schemaname = ${database.schema} and tablename = 'contacts'`.execute(database.db)).rows
+    : (await sql<{ name: string }>`select name from sqlite_master where type = 'index' and tbl_name = 'contacts'`.execute(database.db)).rows).map((r) => r.name);
+  await migrateUpTo(database, '0011_horizon_buckets');
+  const contacts = [[1, 'w1', 'c1', 'a@x.io', 'ext-1'], [2, 'w1', 'c2', 'a@x.io', null], [3, 'w2', 'c3', null, 'ext-1'], [4, 'w1', 'c4', null, null]] as const;
+  for (const [pk, ws, id, email, external] of contacts) {
+    await sql`insert into contacts (pk, workspace_id, id, created_ms, updated_ms, t1, t5) values (${pk}, ${ws}, ${id}, 1, 1, ${email}, ${external})`.execute(database.db);
+  }
+  expect(await migrateToLatest(database)).toEqual(['0012_contact_key_tiers']);
+  if (database.dialect === 'postgres') {
+    expect(await indexes()).toEqual(expect.arrayContaining(['contacts_email', 'contacts_external_id']));
+    return;
+  }
+  const tiers = async () => Promise.all(['contact_keys', 'contact_keys_recent'].map(async (table) => (await sql<{ k: string }>`
+    select workspace_id || ' ' || kind || ' ' || key || ' ' || contact_pk as k from ${sql.table(table)} order by 1`.execute(database.db)).rows.map((r) => r.k)));
+  expect(await indexes()).not.toContain('contacts_email');
+  expect(await indexes()).not.toContain('contacts_external_id');
+  expect(await tiers()).toEqual([['w1 1 a@x.io 1', 'w1 1 a@x.io 2', 'w1 2 ext-1 1', 'w2 2 ext-1 3'], []]);
+  // New keys go to the recent tier; a changed key leaves both tiers for the recent one; a delete takes both keys.
+  await sql`insert into contacts (pk, workspace_id, id, created_ms, updated_ms, t1, t5) values (5, 'w1', 'c5', 1, 1, 'b@x.io', 'ext-5')`.execute(database.db);
+  await sql`update contacts set t1 = 'c@x.io' where pk = 1`.execute(database.db);
+  await sql`update contacts set t5 = null where pk = 3`.execute(database.db);
+  await sql`update contacts set t1 = 'd@x.io', version = 2 where pk = 5`.execute(database.db);
+  await sql`update contacts set version = 3 where pk = 2`.execute(database.db);
+  await sql`delete from contacts where pk = 1`.execute(database.db);
+  expect(await tiers()).toEqual([['w1 1 a@x.io 2'], ['w1 1 d@x.io 5', 'w1 2 ext-5 5']]);
+  expect((await migratorOf(database).migrateDown()).error).toBeUndefined();
+  expect(await indexes()).toEqual(expect.arrayContaining(['contacts_email', 'contacts_external_id']));
+  expect(await columnsOf(database, 'contact_keys')).toEqual([]);
+  expect(await columnsOf(database, 'contact_keys_recent')).toEqual([]);
 }
 
 /** A store an older release made keeps what it holds: each check runs on both dialects. */
@@ -165,6 +203,7 @@ const UPGRADES: readonly (readonly [string, (database: Database) => Promise<void
   ['keep the events stored before 0008, with their numbers', checkEventsMove],
   ['keep the membership stored before 0010, in both orders', checkMembersMove],
   ['index the horizons by bucket and pk from 0011, and back', checkHorizonIndex],
+  ['keep the e-mails and external ids in two tiers from 0012 (SQLite), and back', checkKeyTiers],
 ];
 
 describe('migrations on SQLite', () => {

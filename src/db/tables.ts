@@ -55,6 +55,17 @@ export interface ContactListValuesTable {
   value: string;
 }
 
+/**
+ * SQLite: a contact's folded e-mail (kind 1) and external id (kind 2), kept from contacts by
+ * triggers, in two tiers of this shape, contact_keys and contact_keys_recent (migration 0012).
+ */
+export interface ContactKeysTable {
+  workspace_id: string;
+  kind: number;
+  key: string;
+  contact_pk: Int8;
+}
+
 export interface WorkspacesTable {
   id: string;
   name: string;
@@ -224,6 +235,8 @@ export interface Tables {
   contacts: ContactsTable;
   contact_documents: ContactDocumentsTable;
   contact_list_values: ContactListValuesTable;
+  contact_keys: ContactKeysTable;
+  contact_keys_recent: ContactKeysTable;
   workspaces: WorkspacesTable;
   attributes: AttributesTable;
   segments: SegmentsTable;

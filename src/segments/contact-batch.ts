@@ -10,6 +10,7 @@ import type { PreparedContact, StoredValue, StoredValues } from '../conditions/c
 import { fold } from '../conditions/fold.js';
 import { EMAIL_COLUMN, EXTERNAL_ID_COLUMN } from '../contacts/attribute-store.js';
 import { listValuesOf, slotValue, slotValuesOf } from '../contacts/contact-columns.js';
+import { hasIdentityKey, noteCreatedContacts } from '../contacts/contact-keys.js';
 import { readContactInput } from '../contacts/contact-input.js';
 import type { ContactInput } from '../contacts/contact-input.js';
 import { newContactId } from '../contacts/contact-store.js';
@@ -258,10 +259,10 @@ type NamedContactRow = { pk: number | string; id: string; attributes: string; ve
 
 /** The contacts whose `column` is one of `values`, with (SQLite) their memberships or (PostgreSQL) locked; see readNamedContacts. */
 function namedContacts(tx: Tx, ws: string, column: KeyColumn, values: readonly string[]): Compilable<NamedContactRow> {
-  const q = tx.selectFrom('contacts as c').innerJoin('contact_documents as d', 'd.contact_pk', 'c.pk')
-    .select(['c.pk', 'c.id', 'd.document as attributes', 'c.version', 'c.created_ms', 'c.next_change_ms'])
-    .where('c.workspace_id', '=', ws)
-    .where(`c.${column}` as 'c.id', values.length === 1 ? '=' : 'in', values.length === 1 ? values[0] : values).orderBy('c.pk');
+  const all = tx.selectFrom('contacts as c').innerJoin('contact_documents as d', 'd.contact_pk', 'c.pk')
+    .select(['c.pk', 'c.id', 'd.document as attributes', 'c.version', 'c.created_ms', 'c.next_change_ms']);
+  const q = (column === 'id' ? all.where('c.workspace_id', '=', ws).where('c.id', values.length === 1 ? '=' : 'in', values.length === 1 ? values[0] : values)
+    : all.where(hasIdentityKey(dialectOf(tx), 'c', ws, column, values))).orderBy('c.pk');
   if (dialectOf(tx) === 'postgres') return q.forUpdate();
   const memberIds = sql<string | null>`(select group_concat(m.segment_id, ',') from segment_members m where m.workspace_id = c.workspace_id and m.contact_pk = c.pk)`;
   return q.select(memberIds.as('member_ids'));
@@ -374,6 +375,7 @@ async function writeContacts(tx: Tx, state: WorkspaceState, touched: Entry[], no
       const [{ pk: top }] = await highestPk(tx);
       created.forEach((e, i) => { e.pk = Number(top ?? 0) + 1 + i; });
       await insertRows(tx, 'contacts', ['pk', ...columns], created.map((e) => contactTuple(state, e, now, true)));
+      await noteCreatedContacts(tx, state.workspaceId, created.length);
     } else {
       const inserted = await insertRows(tx, 'contacts', columns, created.map((e) => contactTuple(state, e, now, false)), { returning: ['pk', 'id'] });
       const pkById = new Map(inserted.map((r) => [r.id as string, Number(r.pk)]));

@@ -1,11 +1,13 @@
 // `segments verify`: every segment recomputed from scratch — each contact's values, every
 // dynamic definition in dependency order — and compared with the stored membership and counts; and
 // each contact's slot columns and list values (what SQL reads: previews, backfills, filters) with
-// its values as written, since an update writes only the columns and lists it changed.
+// its values as written, since an update writes only the columns and lists it changed; and, on
+// SQLite, the e-mails and external ids upserts look contacts up by (contact-keys.ts).
 import { unindexed } from '../db/unindexed.js';
 import { prepareContact } from '../conditions/contact-values.js';
 import type { StoredValues } from '../conditions/contact-values.js';
 import { slotValue } from '../contacts/contact-columns.js';
+import { keyDifferences } from '../contacts/contact-keys.js';
 import type { Database } from '../db/database.js';
 import { evaluateSegments, storedMembershipsInRange } from './membership-writer.js';
 import { listedCountChanges } from './member-order.js';
@@ -17,7 +19,8 @@ export interface Difference {
   readonly segmentId: string;
   /** `stored_value`: a slot column or list (what SQL reads) disagrees with the contact's values as written. */
   /** `segment_order`: the members in segment order (member lists, conditions on `segments`) are not the contacts' own (member-order.ts). */
-  readonly kind: 'missing_member' | 'extra_member' | 'count' | 'stored_value' | 'segment_order';
+  /** `lookup_key`: SQLite's tiers of e-mails and external ids lack a contact's key, or hold one it does not have (contact-keys.ts). */
+  readonly kind: 'missing_member' | 'extra_member' | 'count' | 'stored_value' | 'segment_order' | 'lookup_key';
   readonly contactId?: string;
   readonly detail?: string;
 }
@@ -101,6 +104,13 @@ export async function verifyReport(database: Database, states: WorkspaceStates, 
     if (count !== actual) differences.push({ segmentId: id, kind: 'count', detail: `stored count ${count}, stored members ${actual}` });
     const ordered = inOrder.get(id) ?? 0;
     if (ordered !== actual) differences.push({ segmentId: id, kind: 'segment_order', detail: `${ordered} members in segment order, ${actual} stored by contact` });
+  }
+  for (const k of await keyDifferences(db, workspaceId)) {
+    const what = `${k.attribute === 'email' ? 'e-mail' : 'external id'} ${JSON.stringify(k.key)}`;
+    differences.push({
+      segmentId: '', kind: 'lookup_key', contactId: k.contactId ?? `(pk ${k.contactPk}, not stored)`,
+      detail: k.problem === 'missing' ? `its ${what} is missing from the lookup keys: upserts by it would not find it` : `the lookup keys hold the ${what} for it, which it does not have`,
+    });
   }
   return { differences, due };
 }

@@ -13,6 +13,7 @@ import { eventBlocksMigration } from './0008-event-blocks.js';
 import { webhookFiltersMigration } from './0009-webhook-filters.js';
 import { memberOrderMigration } from './0010-member-order.js';
 import { horizonBucketsMigration } from './0011-horizon-buckets.js';
+import { contactKeyTiersMigration } from './0012-contact-key-tiers.js';
 
 export function migrationsFor(dialect: Dialect): Record<string, Migration> {
   return {
@@ -27,6 +28,7 @@ export function migrationsFor(dialect: Dialect): Record<string, Migration> {
     '0009_webhook_filters': webhookFiltersMigration(dialect),
     '0010_member_order': memberOrderMigration(dialect),
     '0011_horizon_buckets': horizonBucketsMigration(),
+    '0012_contact_key_tiers': contactKeyTiersMigration(dialect),
   };
 }
 
