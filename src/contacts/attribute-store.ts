@@ -1,5 +1,6 @@
 // The attribute schema of a workspace: the standard attributes plus custom ones, each given a
 // storage slot once and keeping it. Adding an attribute writes a row, never DDL.
+import { fold } from '../conditions/fold.js';
 import { RESERVED_KEYS, SEGMENTS_FIELD, STANDARD_ATTRIBUTES, isStandardAttribute, validateAttributeDef } from '../conditions/schema.js';
 import { SLOT_COLUMN } from '../conditions/sql-layout.js';
 import type { AttributeStorage } from '../conditions/sql-layout.js';
@@ -122,10 +123,12 @@ export async function updateAttribute(tx: Tx, workspaceId: string, key: string, 
   if (isStandardAttribute(key) && patch.options !== undefined && JSON.stringify(patch.options) !== JSON.stringify(current.options)) {
     throw new Conflict('attribute_standard', `"${key}" is a standard attribute: its options are fixed`);
   }
-  const removed = (current.options ?? []).filter((o) => !(next.options ?? []).includes(o));
+  // Values match options folded (coerce.ts), so an option written in another case is kept, not removed.
+  const kept = new Set((next.options ?? []).map(fold));
+  const removed = (current.options ?? []).filter((o) => !kept.has(fold(o)));
   if (removed.length > 0) {
     const users = await usedBy(key);
-    if (users.length > 0) throw new Conflict('attribute_in_use', `options ${removed.map((o) => JSON.stringify(o)).join(', ')} of "${key}" cannot be removed while ${users.join(', ')} use the attribute`);
+    if (users.length > 0) throw new Conflict('attribute_in_use', `${removed.length === 1 ? 'option' : 'options'} ${removed.map((o) => JSON.stringify(o)).join(', ')} of "${key}" cannot be removed while ${users.join(', ')} ${users.length === 1 ? 'uses' : 'use'} the attribute`);
   }
   await tx.updateTable('attributes').set({
     label: next.label ?? null, options: next.options ? JSON.stringify(next.options) : null, enabled: next.enabled === false ? 0 : 1,

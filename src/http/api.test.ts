@@ -93,7 +93,15 @@ describe.each<Dialect>(['sqlite', 'postgres'])('the HTTP API on %s', (dialect) =
     const refused = await req('DELETE', '/v1/attributes/plan');
     expectProblem(refused, 409);
     expect(refused.body.detail).toContain('Paying');
-    expectProblem(await req('PATCH', '/v1/attributes/plan', { json: { options: ['free'] } }), 409);
+    const removing = await req('PATCH', '/v1/attributes/plan', { json: { options: ['free'] } });
+    expectProblem(removing, 409);
+    expect(removing.body.detail).toBe(`options "pro", "enterprise" of "plan" cannot be removed while "Paying" (${seg.body.id}) uses the attribute`);
+    // Values match options folded: writing one in another case removes nothing, and is allowed.
+    const relabelled = await req('PATCH', '/v1/attributes/plan', { json: { options: ['Free', 'PRO', 'enterprise'] } });
+    expect(relabelled.status).toBe(200);
+    expect(relabelled.body.options).toEqual(['Free', 'PRO', 'enterprise']);
+    await t.settle();
+    expect((await req('GET', '/v1/contacts/attr-probe')).body.segments.map((m: { id: string }) => m.id)).toEqual([seg.body.id]);
 
     // Disabled: the segment using it keeps working; a new definition may not use it.
     expect((await req('PATCH', '/v1/attributes/plan', { json: { enabled: false } })).body.enabled).toBe(false);
