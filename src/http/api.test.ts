@@ -452,6 +452,9 @@ describe.each<Dialect>(['sqlite', 'postgres'])('the HTTP API on %s', (dialect) =
     expect(preview.body.count).toBe(12);
     expect(preview.body.members).toEqual(['list-01', 'list-03', 'list-05']);
     expect(preview.body.impact).toEqual({ added: 12, removed: 13 });
+    // A manual segment's condition is its auto-apply rule: saving one changes none of its members.
+    const auto = await req('POST', '/v1/segments/preview', { json: { condition: { attr: 'tags', op: 'contains', value: 'odd' }, segment_id: manual.body.id } });
+    expect(auto.body).toMatchObject({ count: 12, impact: { added: 0, removed: 0 } });
     expectProblem(await req('POST', '/v1/segments/preview', { json: { condition: { attr: 'tags', op: 'contains' } } }), 400, 'condition.value');
     expectProblem(await req('POST', '/v1/segments/preview', { json: { condition: { attr: 'segments', op: 'contains', value: 'seg_nope' } } }), 400, 'condition.value');
   });

@@ -229,20 +229,24 @@ export async function segmentRoutes(v1: FastifyInstance, app: App): Promise<void
       response: {
         200: Type.Object({
           count: Type.Integer(), members: Type.Array(Type.String()),
-          impact: Type.Union([Type.Object({ added: Type.Integer(), removed: Type.Integer() }), Type.Null()]),
+          impact: Type.Union([Type.Object({ added: Type.Integer(), removed: Type.Integer() }), Type.Null()], {
+            description: 'With segment_id: the contacts saving the condition would add to and remove from it (a manual segment\'s condition is its auto-apply rule, which never changes its members: 0 and 0); null without',
+          }),
         }), ...problems(400, 401, 404),
       },
     },
   }, async (request) => {
     const principal = principalOf(request);
     const state = await states.get(database.db, principal.workspaceId);
-    if (request.body.segment_id !== undefined) await visibleSegment(database.db, states, principal, request.body.segment_id);
+    const target = request.body.segment_id === undefined ? null : await visibleSegment(database.db, states, principal, request.body.segment_id);
     const condition = await readCondition(database.db, principal, state, request.body.condition, 'condition', 'segment', request.body.segment_id);
     const now = Date.now();
     const [count, members, impact] = await Promise.all([
       previewCount(database, state, condition, now),
       previewMembers(database, state, condition, now, request.body.limit ?? 20),
-      request.body.segment_id === undefined ? null : previewImpact(database, state, request.body.segment_id, condition, now),
+      // A manual segment's condition is its auto-apply rule, run as conversations are created and
+      // never on the members it has: saving one adds and removes nobody.
+      target === null ? null : target.kind === 'manual' ? { added: 0, removed: 0 } : previewImpact(database, state, target.id, condition, now),
     ]);
     return { count, members, impact: impact && { added: impact.added, removed: impact.removed } };
   });
