@@ -21,9 +21,12 @@ export class NotFound extends DomainError {
   }
 }
 
-/** The request is well-formed but the current state refuses it (a name taken, an attribute in use, a cycle). */
+/**
+ * The request is well-formed but the current state refuses it (a name taken, an attribute in use, a
+ * cycle). `path`: the field of the request the conflict is about, when there is one.
+ */
 export class Conflict extends DomainError {
-  constructor(code: string, message: string) {
+  constructor(code: string, message: string, readonly path?: string) {
     super(code, message);
   }
 }

@@ -66,7 +66,7 @@ export async function createAttribute(tx: Tx, workspaceId: string, input: unknow
   if (RESERVED_KEYS.has(def.key)) throw new InvalidInput('invalid attribute', [{ path: 'key', message: `"${def.key}" is reserved` }]);
   const { schema, columns } = await loadSchema(tx, workspaceId);
   if (schema.some((a) => a.key === def.key)) {
-    throw new Conflict('attribute_exists', `attribute "${def.key}" already exists${isStandardAttribute(def.key) ? ' (a standard attribute)' : ''}`);
+    throw new Conflict('attribute_exists', `attribute "${def.key}" already exists${isStandardAttribute(def.key) ? ' (a standard attribute)' : ''}`, 'key');
   }
   const storage = def.type === 'list' ? 'list' : freeSlot(columns, def);
   await tx.insertInto('attributes').values({

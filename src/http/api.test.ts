@@ -69,7 +69,7 @@ describe.each<Dialect>(['sqlite', 'postgres'])('the HTTP API on %s', (dialect) =
     const created = await req('POST', '/v1/attributes', { json: { key: 'plan', type: 'enum', options: ['free', 'pro'] } });
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({ key: 'plan', type: 'enum', options: ['free', 'pro'], enabled: true, standard: false });
-    expectProblem(await req('POST', '/v1/attributes', { json: { key: 'plan', type: 'text' } }), 409);
+    expectProblem(await req('POST', '/v1/attributes', { json: { key: 'plan', type: 'text' } }), 409, 'key');
     expectProblem(await req('POST', '/v1/attributes', { json: { key: 'Bad Key', type: 'text' } }), 400, 'key');
     expectProblem(await req('POST', '/v1/attributes', { json: { key: 'x', type: 'color' } }), 400, 'type');
     expectProblem(await req('POST', '/v1/attributes', { json: { key: 'segments', type: 'list' } }), 400, 'key');
@@ -347,7 +347,7 @@ describe.each<Dialect>(['sqlite', 'postgres'])('the HTTP API on %s', (dialect) =
     expect(ready.member_count).toBe(expected);
     expect(expected).toBeGreaterThan(0);
 
-    expectProblem(await req('POST', '/v1/segments', { json: { name: 'high mrr', condition: { attr: 'mrr', op: 'gt', value: 1 } } }), 409);
+    expectProblem(await req('POST', '/v1/segments', { json: { name: 'high mrr', condition: { attr: 'mrr', op: 'gt', value: 1 } } }), 409, 'name');
     expectProblem(await req('POST', '/v1/segments', { json: { name: 'Bad', condition: { any: [{ attr: 'mrr', op: 'gt', value: '5' }] } } }), 400, 'condition.any[0].value');
     expectProblem(await req('POST', '/v1/segments', { json: { name: 'Bad', condition: { attr: 'nope', op: 'eq', value: 1 } } }), 400, 'condition.attr');
     expectProblem(await req('POST', '/v1/segments', { json: { name: 'Bad', condition: { attr: 'last_interaction_at', op: 'within_last', value: { amount: 'x', unit: 'days' } } } }), 400);

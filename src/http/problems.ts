@@ -3,7 +3,7 @@
 // written as the contract writes it, from the body's root: `condition.any[1].all[0].value`.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ImportRefused } from '../contacts/import/import-contacts.js';
-import { DomainError } from '../errors.js';
+import { Conflict, DomainError } from '../errors.js';
 
 export interface ProblemIssue {
   readonly path: string;
@@ -53,8 +53,9 @@ export function problemOf(error: unknown): Problem {
   if (error instanceof DomainError || (typeof coded.code === 'string' && coded.code in TITLES)) {
     const code = coded.code as string;
     const [status, title] = TITLES[code] ?? [400, 'The request was refused'];
-    const issues = error instanceof DomainError ? error.issues : [];
-    return make(status, code, title, error instanceof DomainError && issues.length > 0 ? undefined : coded.message, issues);
+    const issues = error instanceof Conflict && error.path !== undefined ? [{ path: error.path, message: error.message }]
+      : error instanceof DomainError ? error.issues : [];
+    return make(status, code, title, error instanceof DomainError && !(error instanceof Conflict) && issues.length > 0 ? undefined : coded.message, issues);
   }
   const fastify = error as FastifyError;
   if (fastify.validation) return make(400, 'invalid_input', TITLES.invalid_input[1], undefined, validationIssues(fastify));

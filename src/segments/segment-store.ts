@@ -141,7 +141,7 @@ async function refuseCycle(tx: Tx, workspaceId: string, id: string, condition: C
 async function refuseTakenName(tx: Tx, workspaceId: string, name: string, except: string | null): Promise<void> {
   let q = tx.selectFrom('segments').select('id').where('workspace_id', '=', workspaceId).where('name_folded', '=', fold(name.trim()));
   if (except) q = q.where('id', '!=', except);
-  if (await q.executeTakeFirst()) throw new Conflict('segment_name_taken', `a segment named "${name.trim()}" already exists`);
+  if (await q.executeTakeFirst()) throw new Conflict('segment_name_taken', `a segment named "${name.trim()}" already exists`, 'name');
 }
 
 async function enqueueBuild(tx: Tx, workspaceId: string, segmentId: string, version: number, now: number): Promise<void> {
