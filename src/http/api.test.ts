@@ -477,6 +477,8 @@ describe.each<Dialect>(['sqlite', 'postgres'])('the HTTP API on %s', (dialect) =
     expect(Number(events.next_cursor)).toBeGreaterThan(Number(cursor));
     expect((await req('GET', `/v1/events?cursor=${events.next_cursor}`)).body).toEqual({ data: [], next_cursor: events.next_cursor });
     expectProblem(await req('GET', '/v1/events?cursor=-1'), 400, 'cursor');
+    expectProblem(await req('GET', `/v1/events?cursor=${Number(events.next_cursor) + 1}`), 400, 'cursor');
+    expectProblem(await req('GET', `/v1/events?type=segment.left&cursor=${Number(events.next_cursor) + 1000}`), 400, 'cursor');
 
     // Filtered by segment and type, from the start of the feed: this segment's events only.
     const ofSegment = (await req('GET', `/v1/events?segment_id=${seg.body.id}&limit=1000`)).body;

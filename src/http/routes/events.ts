@@ -5,7 +5,7 @@ import { Type } from 'typebox';
 import type { Static } from 'typebox';
 import type { App } from '../../app.js';
 import { InvalidInput } from '../../errors.js';
-import { keepsEvent, readEvents, readMatchingEvents } from '../../segments/event-feed.js';
+import { feedEnd, keepsEvent, readEvents, readMatchingEvents } from '../../segments/event-feed.js';
 import type { EventFilter } from '../../segments/event-feed.js';
 import { principalOf } from '../auth.js';
 import { PageQuery, iso, pageLimit, problems } from '../schemas.js';
@@ -50,6 +50,12 @@ export async function eventRoutes(v1: FastifyInstance, app: App): Promise<void> 
     const { events, next } = segmentId === undefined && type === undefined
       ? await readEvents(app.database.db, ws, after, limit).then((all) => ({ events: all, next: all.length > 0 ? all[all.length - 1].seq : after }))
       : await readMatchingEvents(app.database.db, ws, after, limit, (e) => keepsEvent(filter, e));
+    // No cursor this feed gave is past its newest event: a client holding one would skip the
+    // events numbered up to it without a word.
+    if (events.length === 0 && after > 0) {
+      const end = await feedEnd(app.database.db, ws);
+      if (after > end) throw new InvalidInput('invalid page', [{ path: 'cursor', message: `past the newest event of this feed (${end}): not a cursor it returned` }]);
+    }
     return {
       data: events.map((e) => ({ id: String(e.seq), type: e.type, timestamp: iso(e.at)!, data: { segment_id: e.segmentId, segment_version: e.segmentVersion, contact_id: e.contactId } })),
       next_cursor: String(next),
