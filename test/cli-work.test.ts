@@ -216,6 +216,17 @@ describe('segments segment add / remove', () => {
     expect(refused.status).toBe(2);
     expect(refused.stderr).toContain('is dynamic');
     expect(run('verify').status).toBe(0);
+
+    // A command that only reads refuses a workspace that does not exist (a typo), and creates none;
+    // one that writes creates it on first use.
+    for (const args of [['verify'], ['segment', 'list'], ['attribute', 'list'], ['token', 'list'], ['export'], ['segment', 'members', manual]]) {
+      const typo = run(...args, '--workspace', 'defualt');
+      expect(typo.status, args.join(' ')).toBe(2);
+      expect(typo.stderr, args.join(' ')).toContain('no workspace with id "defualt"');
+    }
+    expect(run('segment', 'create', 'Elsewhere', '--manual', '--workspace', 'other').status).toBe(0);
+    expect(run('segment', 'list', '--workspace', 'other').stdout).toContain('Elsewhere');
+    expect(run('verify', '--workspace', 'defualt').status).toBe(2);
   });
 });
 

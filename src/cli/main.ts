@@ -78,7 +78,7 @@ Examples:
     .option('--out <file>', 'write to this file instead of standard output')
     .addHelpText('after', '\nExit status: 0 written; 2 the condition was refused (nothing written).'))
     .action(async (o: { workspace: string; db?: string; databaseUrl?: string; condition?: string; out?: string }) => {
-      exitCode = await withApp(o, (app) => runExport(app, { workspaceId: o.workspace, condition: o.condition, out: o.out }));
+      exitCode = await withApp(o, (app) => runExport(app, { workspaceId: o.workspace, condition: o.condition, out: o.out }), { reads: true });
     });
 
   program.command('serve')

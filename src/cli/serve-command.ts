@@ -13,6 +13,7 @@ import { createDemoWorkspace } from '../demo/demo-workspace.js';
 import { buildServer } from '../http/server.js';
 import { runMemberOrderFolds, runWorker } from '../segments/worker.js';
 import { runDeliveries } from '../webhooks/delivery.js';
+import { DEFAULT_WORKSPACE } from '../workspaces/workspace-store.js';
 import { progressLine } from './progress.js';
 
 export interface ServeOptions {
@@ -115,7 +116,7 @@ async function firstStart(app: Awaited<ReturnType<typeof openApp>>, options: Ser
     const token = await createDemoWorkspace(app, options.demoContacts, (done, total) => progress(`contacts ${done}/${total}`, done === total));
     return { workspace: 'demo', token };
   }
-  await app.ensureWorkspace('default');
-  const { token } = await writeTransaction(app.database, (tx) => createToken(tx, 'default', { name: 'first admin', role: 'admin' }));
-  return { workspace: 'default', token };
+  await app.ensureWorkspace(DEFAULT_WORKSPACE);
+  const { token } = await writeTransaction(app.database, (tx) => createToken(tx, DEFAULT_WORKSPACE, { name: 'first admin', role: 'admin' }));
+  return { workspace: DEFAULT_WORKSPACE, token };
 }

@@ -19,6 +19,7 @@ import { runWorker, runWorkerPass } from '../segments/worker.js';
 import { runDeliveries } from '../webhooks/delivery.js';
 import type { WorkerPass } from '../segments/worker.js';
 import { verifyReport } from '../segments/verify.js';
+import { DEFAULT_WORKSPACE, findWorkspace } from '../workspaces/workspace-store.js';
 import { parseJsonArgument, readConditionArgument } from './condition-argument.js';
 import { progressLine } from './progress.js';
 
@@ -32,10 +33,18 @@ export interface StoreOptions {
  * Opens the store, makes sure the workspace exists, runs `work`, closes; returns the exit code.
  * `longWrites`: a command that writes for long (an import) checkpoints as the server does.
  */
-export async function withApp(options: StoreOptions, work: (app: App) => Promise<number>, { longWrites = false } = {}): Promise<number> {
+/**
+ * Runs `work` on the store the options name, in their workspace: created on first use by a command
+ * that writes; a command that only reads (`reads`) refuses a workspace that does not exist but the
+ * default, so a mistyped --workspace is an error, not an empty answer.
+ */
+export async function withApp(options: StoreOptions, work: (app: App) => Promise<number>, { longWrites = false, reads = false } = {}): Promise<number> {
   const config = loadConfig(process.env, { dbFile: options.db, databaseUrl: options.databaseUrl });
   const app = await openApp(longWrites ? withBackgroundCheckpoints(config) : config);
   try {
+    if (reads && options.workspace !== DEFAULT_WORKSPACE && !(await findWorkspace(app.database.db, options.workspace))) {
+      throw new NotFound('workspace', options.workspace);
+    }
     await app.ensureWorkspace(options.workspace);
     return await work(app);
   } catch (error) {
@@ -53,7 +62,7 @@ export function addStoreOptions(command: Command): Command {
   return command
     .option('--db <file>', 'the SQLite file (default: $SEGMENTS_DB or data/segments.sqlite)')
     .option('--database-url <url>', 'use PostgreSQL instead (default: $DATABASE_URL)')
-    .option('--workspace <id>', 'the workspace (created on first use)', 'default');
+    .option('--workspace <id>', 'the workspace (a command that writes creates it on first use)', DEFAULT_WORKSPACE);
 }
 
 
@@ -85,7 +94,7 @@ export function registerStoreCommands(program: Command, setExit: (code: number) 
         process.stdout.write(`${fields.join('\t')}\n`);
       }
       return 0;
-    })));
+    }, { reads: true })));
   addStoreOptions(attribute.command('update').description('change an attribute\'s label, enum options, or whether new definitions may use it; prints it as JSON')
     .argument('<key>').option('--label <label>').option('--options <list>', 'enum options, comma-separated (one a segment uses cannot be removed)')
     .option('--disable', 'keep it working in the definitions that use it, out of new ones').option('--enable'))
@@ -138,7 +147,7 @@ export function registerStoreCommands(program: Command, setExit: (code: number) 
         process.stdout.write(`${s.id}\t${s.status}\t${s.memberCount}\t${s.name}\n`);
       }
       return 0;
-    })));
+    }, { reads: true })));
 
   addStoreOptions(segment.command('preview')
     .description('what a condition would select before it is saved: its count and first members; with --segment, how many contacts the edit of that segment would add and remove')
@@ -159,7 +168,7 @@ export function registerStoreCommands(program: Command, setExit: (code: number) 
         impact: impact && { added: impact.added, removed: impact.removed },
       })}\n`);
       return 0;
-    })));
+    }, { reads: true })));
 
   for (const action of ['add', 'remove'] as const) {
     addStoreOptions(segment.command(action)
@@ -179,7 +188,7 @@ export function registerStoreCommands(program: Command, setExit: (code: number) 
       for (const m of page.members) process.stdout.write(`${m.id}\t${new Date(m.since).toISOString()}\n`);
       if (page.next) process.stderr.write(`more: --after ${page.next}\n`);
       return 0;
-    })));
+    }, { reads: true })));
 
   addStoreOptions(program.command('work')
     .description('run pending backfills, then re-evaluate the contacts whose relative dates are due; with --watch, again every --interval seconds, and deliver webhooks every second, until stopped (Ctrl-C)')
@@ -241,7 +250,7 @@ export function registerStoreCommands(program: Command, setExit: (code: number) 
         process.stdout.write(`${t.id}\t${t.role}\t${t.name}\t${t.prefix}…\t${t.revokedMs === null ? '' : `revoked ${new Date(t.revokedMs).toISOString()}`}\n`);
       }
       return 0;
-    })));
+    }, { reads: true })));
   addStoreOptions(token.command('revoke').argument('<id>').description('revoke a token: requests with it get 401 from now on'))
     .action(async (id: string, o: StoreOptions) => setExit(await withApp(o, async (app) => {
       await writeTransaction(app.database, (tx) => revokeToken(tx, o.workspace, id));
@@ -257,5 +266,5 @@ export function registerStoreCommands(program: Command, setExit: (code: number) 
       }
       process.stderr.write(differences.length === 0 ? 'verify: stored membership and counts equal a full recompute\n' : `verify: ${differences.length} differences\n`);
       return differences.length === 0 ? 0 : 1;
-    })));
+    }, { reads: true })));
 }

@@ -43,8 +43,13 @@ export async function previewCount(database: Database, state: WorkspaceState, co
   return Number((await count().where('c.workspace_id', '=', state.workspaceId).executeTakeFirstOrThrow()).n);
 }
 
-/** Contacts the new definition would add to and remove from the segment's stored membership. */
+/**
+ * Contacts the new definition would add to and remove from the segment's stored membership. A
+ * manual segment's condition is its auto-apply rule, run as conversations are created and never on
+ * the members it has: saving one adds and removes nobody.
+ */
 export async function previewImpact(database: Database, state: WorkspaceState, segmentId: string, condition: Condition, now: number): Promise<{ added: number; removed: number; total: number }> {
+  if (state.byId.get(segmentId)?.kind === 'manual') return { added: 0, removed: 0, total: await previewCount(database, state, condition, now) };
   const matches = where(database, state, condition, now);
   const member = sql<boolean>`EXISTS (SELECT 1 FROM segment_members m WHERE m.workspace_id = ${state.workspaceId} AND m.segment_id = ${segmentId} AND m.contact_pk = c.pk)`;
   const row = await database.db.selectFrom('contacts as c')

@@ -33,6 +33,9 @@ export async function getWorkspace(db: Tx, id: string): Promise<Workspace> {
   return { id: row.id, name: row.name, timeZone: row.time_zone, configVersion: Number(row.config_version) };
 }
 
+/** The workspace a store starts with (`segments serve`), and the CLI's when --workspace is not given. */
+export const DEFAULT_WORKSPACE = 'default';
+
 export async function findWorkspace(db: Tx, id: string): Promise<Workspace | null> {
   const row = await db.selectFrom('workspaces').selectAll().where('id', '=', id).executeTakeFirst();
   return row ? { id: row.id, name: row.name, timeZone: row.time_zone, configVersion: Number(row.config_version) } : null;

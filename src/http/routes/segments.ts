@@ -244,9 +244,7 @@ export async function segmentRoutes(v1: FastifyInstance, app: App): Promise<void
     const [count, members, impact] = await Promise.all([
       previewCount(database, state, condition, now),
       previewMembers(database, state, condition, now, request.body.limit ?? 20),
-      // A manual segment's condition is its auto-apply rule, run as conversations are created and
-      // never on the members it has: saving one adds and removes nobody.
-      target === null ? null : target.kind === 'manual' ? { added: 0, removed: 0 } : previewImpact(database, state, target.id, condition, now),
+      target === null ? null : previewImpact(database, state, target.id, condition, now),
     ]);
     return { count, members, impact: impact && { added: impact.added, removed: impact.removed } };
   });
