@@ -22,6 +22,9 @@ describe('readDocument', () => {
       condition: { attr: 'platform', op: 'eq', value: 'telegram' },
     });
     expect(r.ok).toBe(true);
+    // Its type is the contract's.
+    expect(paths({ schema: [{ key: 'tags', type: 'text' }, { key: 'name', type: 'number' }, { key: 'vip', type: 'boolean', enabled: false }], condition: everyone }))
+      .toEqual(['schema[0].type', 'schema[1].type']);
   });
 
   it('defaults: time zone UTC, now from the clock, no contacts; null is not given', () => {
@@ -71,9 +74,9 @@ describe('readDocument', () => {
     });
     expect(r.ok && r.document.contacts[0].values).toEqual({ mrr: 12, vip: true, created_at: Date.UTC(2025, 0, 2, 5), tags: ['x'] });
     expect(paths({
-      contacts: [{ id: 'a', mrr: 1 }, { id: '' }, { mrr: 2 }, { id: 'a' }, 'c5', { id: 'f', vip: 'perhaps', colour: 'red' }],
+      contacts: [{ id: 'a', mrr: 1 }, { id: '' }, { mrr: 2 }, { id: 'a' }, 'c5', { id: 'f', vip: 'perhaps', colour: 'red' }, { id: 'g\u0000' }, { id: '\ud800' }],
       condition: everyone,
-    })).toEqual(['contacts[0].mrr', 'contacts[1].id', 'contacts[2].id', 'contacts[3].id', 'contacts[4]', 'contacts[5].vip', 'contacts[5].colour']);
+    })).toEqual(['contacts[0].mrr', 'contacts[1].id', 'contacts[2].id', 'contacts[3].id', 'contacts[4]', 'contacts[5].vip', 'contacts[5].colour', 'contacts[6].id', 'contacts[7].id']);
   });
 
   it('writes condition paths from the document root', () => {

@@ -1,5 +1,6 @@
 // The standalone document `segments evaluate` reads: a schema, a time zone, `now`, contacts and a
 // condition. Read whole, checked whole: every problem is reported with its path from the document root.
+import { unstorableText } from '../conditions/fold.js';
 import type { StoredValue } from '../conditions/contact-values.js';
 import { RESERVED_KEYS, SEGMENTS_FIELD, STANDARD_ATTRIBUTES, validateAttributeDef } from '../conditions/schema.js';
 import { canonicalTimeZone, parseDataInstant } from '../conditions/time.js';
@@ -97,7 +98,13 @@ function readSchema(input: unknown, issues: ValidationIssue[]): AttributeDef[] {
       issues.push({ path: `${path}.key`, message: `"${def.key}" is reserved` });
       return;
     }
-    // A document may restate a standard attribute (as the examples do), even with its own options.
+    // A document may restate a standard attribute (as the examples do), and its entry is used —
+    // with its own label, enabled, and an enum's options — but its type is the contract's.
+    const standard = STANDARD_ATTRIBUTES.find((a) => a.key === def.key);
+    if (standard && standard.type !== def.type) {
+      issues.push({ path: `${path}.type`, message: `"${def.key}" is a standard attribute of type ${standard.type}` });
+      return;
+    }
     byKey.set(def.key, def);
   });
   return [...byKey.values()];
@@ -121,6 +128,12 @@ function readContacts(input: unknown, schema: Schema, timeZone: string, issues: 
     const id = raw.id;
     if (!((typeof id === 'string' && id.length > 0) || (typeof id === 'number' && Number.isFinite(id)))) {
       issues.push({ path: `${path}.id`, message: 'expected a non-empty text or a number' });
+      return;
+    }
+    // As for every text: the SQL evaluators store the id, and a store refuses these.
+    const unstorable = typeof id === 'string' ? unstorableText(id) : null;
+    if (unstorable !== null) {
+      issues.push({ path: `${path}.id`, message: unstorable });
       return;
     }
     const first = ids.get(String(id));
