@@ -31,12 +31,10 @@ export interface StoreOptions {
 
 /**
  * Opens the store, makes sure the workspace exists, runs `work`, closes; returns the exit code.
- * `longWrites`: a command that writes for long (an import) checkpoints as the server does.
- */
-/**
- * Runs `work` on the store the options name, in their workspace: created on first use by a command
- * that writes; a command that only reads (`reads`) refuses a workspace that does not exist but the
- * default, so a mistyped --workspace is an error, not an empty answer.
+ * `longWrites`: a command that writes for long (an import) checkpoints as the server does. The
+ * workspace is created on first use by a command that writes; one that only reads (`reads`)
+ * refuses a workspace that does not exist but the default, so a mistyped --workspace is an error,
+ * not an empty answer.
  */
 export async function withApp(options: StoreOptions, work: (app: App) => Promise<number>, { longWrites = false, reads = false } = {}): Promise<number> {
   const config = loadConfig(process.env, { dbFile: options.db, databaseUrl: options.databaseUrl });

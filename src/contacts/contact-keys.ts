@@ -39,7 +39,7 @@ export function hasIdentityKey(dialect: Dialect, alias: string, ws: string, colu
     where k.workspace_id = ${ws} and k.kind = ${sql.lit(KIND_OF[column])} and k.key in (${list})))`;
 }
 
-/** Contacts created since the last merge, per workspace, in this process (null: not counted yet). */
+/** Contacts created since the last merge, per workspace, in this process (no entry: not counted yet). */
 const createdSinceMerge = new Map<string, number>();
 
 /**
