@@ -512,6 +512,7 @@ describe.each<Dialect>(['sqlite', 'postgres'])('the HTTP API on %s', (dialect) =
     expect(job3.status).toBe('refused');
     expect(job3.detail).toContain('shoe_size');
     expectProblem(await req('POST', '/v1/contacts/import', { body: 'a,b', headers: { 'content-type': 'application/pdf' } }), 415);
+    expectProblem(await req('POST', '/v1/contacts/import', { body: '', headers: { 'content-type': 'text/csv' } }), 400, 'body');
     expectProblem(await req('GET', '/v1/imports/imp_nope'), 404);
 
     // The workspace's imports, newest first, in pages.

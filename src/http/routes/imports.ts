@@ -59,6 +59,11 @@ async function readUpload(request: FastifyRequest, format: ImportFormat | undefi
     if (!part) throw new HttpProblem(400, 'invalid_input', 'The request is not valid', undefined, [{ path: 'file', message: 'expected a file part' }]);
     return { stream: part.file, format: format ?? formatOfFileName(part.filename) ?? typeFormat(part.mimetype) };
   }
+  // An empty body reaches no parser (and its content type is dropped: server.ts): say it is empty
+  // rather than blame the content type.
+  if (request.body === undefined || request.body === null) {
+    throw new HttpProblem(400, 'invalid_input', 'The request is not valid', 'the upload is empty', [{ path: 'body', message: 'empty: send the file\'s contents' }]);
+  }
   // A JSON body reaches this route parsed (the JSON parser is the server's), not as a stream: it
   // was a 500 (resume() of an object); it is a 415 like any other type the import does not take.
   if (!(request.body instanceof Readable)) throw unsupportedType();
