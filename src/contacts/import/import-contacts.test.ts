@@ -165,6 +165,24 @@ describe('importContacts: JSON Lines', () => {
       n1: { email: 'a@x', tags: ['x', 'y'], name: 'Ana' },
     });
   });
+
+  it('reads a line in the API\'s shape of a contact ({"id", "attributes"}) as the flat row it stands for', async () => {
+    const sink = new MemorySink(CUSTOM);
+    const text = [
+      '{"id":"c1","attributes":{"mrr":"12","tags":["x"]}}', // row 1: created, as {"id":"c1","mrr":"12","tags":["x"]}
+      '{"attributes":{"email":"a@x","name":"Ana"}}', // row 2: created, found by its e-mail next
+      '{"email":"a@x","mrr":3}', // row 3: the flat row updates it
+      '{"id":"c1","attributes":{"mrr":12,"tags":["x"]}}', // row 4: unchanged
+      '{"id":"c2","attributes":{"mmr":1}}', // row 5: the attribute is still checked
+      '{"id":"c3","attributes":"x"}', // row 6: not an object: an unknown attribute "attributes"
+      '{"id":"c4","attributes":{"mrr":1},"name":"B"}', // row 7: beside another key: read as it is
+    ].join('\n');
+    const ledger = await importContacts(sink, WS, bytes(text), { format: 'jsonl' });
+    expect(ledgerAddsUp(ledger)).toBe(true);
+    expect(counts(ledger)).toEqual({ rowsRead: 7, created: 2, updated: 1, unchanged: 1, rejected: 3 });
+    expect(ledger.rejections.map((r) => [r.row, r.column])).toEqual([[5, 'mmr'], [6, 'attributes'], [7, 'attributes']]);
+    expect(sink.state()).toEqual({ c1: { mrr: 12, tags: ['x'] }, n1: { email: 'a@x', name: 'Ana', mrr: 3 } });
+  });
 });
 
 describe('importContacts: the ledger and running twice', () => {

@@ -233,16 +233,32 @@ class JsonRows implements RowSource {
     const at = { row: ++this.rowNumber, line: item.line };
     if (item.kind === 'malformed') return { ...at, problems: [rejection(at, undefined, item.reason)] };
     const problems: Rejection[] = [];
-    const { keys } = item;
+    const flat = flattenApiShape(item.value, item.keys);
+    const { keys } = flat ?? item;
+    const data = flat?.value ?? item.value;
     for (const key of keys) {
-      const value = item.value[key];
+      const value = data[key];
       if (key === SEGMENTS_FIELD) problems.push(rejection(at, key, '"segments" cannot be written: membership is computed from the segments\' conditions'));
       else if (key !== 'id' && !this.schema.has(key)) problems.push(rejection(at, key, `unknown attribute ${JSON.stringify(key)}: not in this workspace's schema`));
       else if (hasReplacementCharacter(value)) problems.push(rejection(at, key, NOT_UTF8));
     }
     if (keys.length === 0) problems.push(rejection(at, undefined, 'the object is empty: give an id, external_id or email, and attributes'));
-    return problems.length > 0 ? { ...at, problems } : { ...at, data: item.value, identified: hasIdentity(item.value), json: item.text, keys };
+    return problems.length > 0 ? { ...at, problems } : { ...at, data, identified: hasIdentity(data), json: flat ? undefined : item.text, keys };
   }
+}
+
+/**
+ * A line in the API's shape of a contact — `{"id"?, "attributes": {…}}`, what POST /v1/contacts
+ * takes — as the flat row it stands for; null for any other line (read as it is). No attribute
+ * takes an object as its value, so a line whose `attributes` is one cannot mean anything else.
+ */
+function flattenApiShape(value: Readonly<Record<string, unknown>>, keys: readonly string[]): { value: Record<string, unknown>; keys: string[] } | null {
+  const attributes = value.attributes;
+  if (attributes === null || typeof attributes !== 'object' || Array.isArray(attributes)) return null;
+  if (!keys.every((k) => k === 'attributes' || k === 'id') || 'id' in attributes) return null;
+  const flat: Record<string, unknown> = 'id' in value ? { id: value.id } : {};
+  Object.assign(flat, attributes);
+  return { value: flat, keys: Object.keys(flat) };
 }
 
 function hasReplacementCharacter(value: unknown): boolean {
