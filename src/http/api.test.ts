@@ -437,6 +437,14 @@ describe.each<Dialect>(['sqlite', 'postgres'])('the HTTP API on %s', (dialect) =
     const page2 = await req('GET', `/v1/segments/${manual.body.id}/members?limit=2&cursor=${page1.body.next_cursor}`);
     expect(page2.body).toMatchObject({ data: [{ id: 'list-03' }], next_cursor: null });
     expectProblem(await req('GET', `/v1/segments/${manual.body.id}/members?cursor=zzz`), 400, 'cursor');
+    // Sorted by id, newest first, a page at a time; each member with its since, as in segment order.
+    const byId = await req('GET', `/v1/segments/${manual.body.id}/members?sort=id&order=desc&limit=2`);
+    expect(byId.body.data.map((m: { id: string }) => m.id)).toEqual(['list-03', 'list-02']);
+    expect(byId.body.data[0].since).toBe(page2.body.data[0].since);
+    const byIdNext = await req('GET', `/v1/segments/${manual.body.id}/members?sort=id&order=desc&limit=2&cursor=${encodeURIComponent(byId.body.next_cursor)}`);
+    expect(byIdNext.body).toMatchObject({ data: [{ id: 'list-01' }], next_cursor: null });
+    expectProblem(await req('GET', `/v1/segments/${manual.body.id}/members?sort=shoe_size`), 400, 'sort');
+    expectProblem(await req('GET', `/v1/segments/${manual.body.id}/members?sort=id&cursor=${page1.body.next_cursor}`), 400, 'cursor');
     const removed = await req('DELETE', `/v1/segments/${manual.body.id}/members`, { json: { contact_ids: ['list-02'] } });
     expect(removed.body.changed).toEqual(['list-02']);
     expect((await req('GET', `/v1/segments/${manual.body.id}`)).body.member_count).toBe(2);

@@ -14,6 +14,7 @@ import type { Tx } from '../../db/write-transaction.js';
 import { InvalidInput, NotFound } from '../../errors.js';
 import { changeManualMembers } from '../../segments/manual-members.js';
 import { listMembers } from '../../segments/members.js';
+import { listContacts } from '../../contacts/contact-list.js';
 import { previewCount, previewImpact, previewMembers } from '../../segments/preview.js';
 import { SegmentListings, pageOfListing } from '../../segments/segment-listing.js';
 import { createSegment, deleteSegment, getSegment, readCounts, updateSegment } from '../../segments/segment-store.js';
@@ -58,7 +59,11 @@ const PreviewBody = Type.Object({
   segment_id: Type.Optional(Type.String({ maxLength: 255, description: 'an existing segment: also count what the condition would add to and remove from it' })),
   limit: Type.Optional(Type.Integer({ minimum: 0, maximum: 100, description: 'how many matching contacts to list (default 20)' })),
 }, { additionalProperties: false });
-const MembersQuery = Type.Object(PageQuery, { additionalProperties: false });
+const MembersQuery = Type.Object({
+  ...PageQuery,
+  sort: Type.Optional(Type.String({ maxLength: 64, description: 'created (default: oldest contact first), updated, id, or an attribute key' })),
+  order: Type.Optional(Type.Union([Type.Literal('asc'), Type.Literal('desc')])),
+}, { additionalProperties: false });
 const ListQuery = Type.Object({
   limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$', description: 'segments per page, 1 to 1000 (default 1000)' })),
   cursor: Type.Optional(Type.String({ maxLength: 600, description: 'the next_cursor of the previous page' })),
@@ -196,15 +201,34 @@ export async function segmentRoutes(v1: FastifyInstance, app: App): Promise<void
   v1.get<{ Params: Static<typeof IdParams>; Querystring: Static<typeof MembersQuery> }>('/segments/:id/members', {
     config: { access: 'read' },
     schema: {
-      tags: ['segments'], summary: 'A page of members (oldest contact first), from stored membership', params: IdParams, querystring: MembersQuery,
+      tags: ['segments'], summary: 'A page of members (oldest contact first, or by `sort`), from stored membership', params: IdParams, querystring: MembersQuery,
       response: { 200: Type.Object({ data: Type.Array(Type.Object({ id: Type.String(), since: Type.String() })), next_cursor: Type.Union([Type.String(), Type.Null()]) }), ...problems(400, 401, 404) },
     },
   }, async (request) => {
     const principal = principalOf(request);
-    await visibleSegment(database.db, states, principal, request.params.id);
-    const page = await listMembers(database.db, principal.workspaceId, request.params.id, { limit: pageLimit(request.query.limit), after: request.query.cursor ?? null })
-      .catch((error: unknown) => { throw renamePath(error, 'after', 'cursor'); });
-    return { data: page.members.map((m) => ({ id: m.id, since: iso(m.since)! })), next_cursor: page.next };
+    const { id } = request.params;
+    const { sort, order, cursor } = request.query;
+    await visibleSegment(database.db, states, principal, id);
+    const limit = pageLimit(request.query.limit);
+    if (sort === undefined && order === undefined) {
+      // In segment order: one index range a page, however large the segment (members.ts).
+      const page = await listMembers(database.db, principal.workspaceId, id, { limit, after: cursor ?? null })
+        .catch((error: unknown) => { throw renamePath(error, 'after', 'cursor'); });
+      return { data: page.members.map((m) => ({ id: m.id, since: iso(m.since)! })), next_cursor: page.next };
+    }
+    // Sorted otherwise: the contact list's keyset pages over the segment's stored members (what
+    // GET /v1/contacts gives for {"attr": "segments", "op": "contains", "value": id}), read in
+    // one transaction with the members' since.
+    const state = await states.get(database.db, principal.workspaceId);
+    const condition = await readCondition(database.db, principal, state, { attr: 'segments', op: 'contains', value: id }, 'id', 'filter');
+    return database.db.transaction().execute(async (tx) => {
+      const result = await listContacts(tx, { workspaceId: state.workspaceId, columns: state.columns, timeZone: state.timeZone, now: Date.now() }, { condition, sort, order, limit, cursor });
+      const pks = result.contacts.map((c) => c.pk);
+      const since = new Map(pks.length === 0 ? [] : (await tx.selectFrom('segment_members').select(['contact_pk', 'since_ms'])
+        .where('workspace_id', '=', state.workspaceId).where('segment_id', '=', id).where('contact_pk', 'in', pks).execute())
+        .map((r) => [Number(r.contact_pk), Number(r.since_ms)]));
+      return { data: result.contacts.filter((c) => since.has(c.pk)).map((c) => ({ id: c.id, since: iso(since.get(c.pk)!)! })), next_cursor: result.next };
+    });
   });
 
   for (const [method, action] of [['post', 'add'], ['delete', 'remove']] as const) {
