@@ -14,8 +14,8 @@ import { EMAIL_COLUMN, EXTERNAL_ID_COLUMN } from './attribute-store.js';
 
 export type IdentityColumn = typeof EMAIL_COLUMN | typeof EXTERNAL_ID_COLUMN;
 
-const KIND_OF: Readonly<Record<IdentityColumn, number>> = { [EMAIL_COLUMN]: KEY_KIND.email, [EXTERNAL_ID_COLUMN]: KEY_KIND.external_id };
 const KEYS = [[KEY_KIND.email, EMAIL_COLUMN], [KEY_KIND.external_id, EXTERNAL_ID_COLUMN]] as const;
+const KIND_OF = Object.fromEntries(KEYS.map(([kind, column]) => [column, kind])) as Readonly<Record<IdentityColumn, number>>;
 
 /**
  * The recent tier is merged once this many contacts were created since the last merge (in this
@@ -85,8 +85,8 @@ export interface KeyDifference {
  */
 export async function keyDifferences(tx: Tx, ws: string): Promise<KeyDifference[]> {
   if (dialectOf(tx) === 'postgres') return [];
-  const kinds = sql.join(KEYS.map(([kind, column]) => sql`select workspace_id, ${sql.lit(kind)} as kind, ${sql.ref(column)} as key, pk as contact_pk
-    from contacts where +workspace_id = ${ws} and ${sql.ref(column)} is not null`), sql` union all `);
+  const kinds = sql.join(KEYS.map(([kind, column]) => sql`select c.workspace_id, ${sql.lit(kind)} as kind, ${sql.ref(`c.${column}`)} as key, c.pk as contact_pk
+    from contacts c where ${unindexed('sqlite', 'c.workspace_id')} = ${ws} and ${sql.ref(`c.${column}`)} is not null`), sql` union all `);
   const tiers = sql`select * from contact_keys where workspace_id = ${ws} union all select * from contact_keys_recent where workspace_id = ${ws}`;
   const { rows } = await sql<{ contact_pk: number; contact_id: string | null; kind: number; key: string; problem: 'missing' | 'stale' }>`
     select d.contact_pk, c.id as contact_id, d.kind, d.key, d.problem from (
