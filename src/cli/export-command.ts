@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { App } from '../app.js';
 import { contactsCsv } from '../contacts/contact-csv.js';
-import { contactPages } from '../contacts/contact-list.js';
+import { contactPages, listContext } from '../contacts/contact-list.js';
 import { readConditionArgument } from './condition-argument.js';
 
 export interface ExportCommandOptions {
@@ -23,7 +23,7 @@ export async function runExport(app: App, options: ExportCommandOptions): Promis
   // The filter a contact list takes: every segments operator, "in no segment" included.
   const condition = options.condition === undefined ? null
     : readConditionArgument(state, options.condition, '--condition', { segments: 'conversation', isKnownSegment: (id) => state.byId.has(id) });
-  const pages = contactPages(app.database.db, { workspaceId: state.workspaceId, columns: state.columns, timeZone: state.timeZone, now: Date.now() }, condition);
+  const pages = contactPages(app.database.db, listContext(state), condition);
   const sink = options.out === undefined ? process.stdout : createWriteStream(options.out);
   try {
     // stdout stays open for whatever the process writes next; a file is closed when the CSV ends.

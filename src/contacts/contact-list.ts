@@ -34,6 +34,11 @@ export interface ContactListContext {
   readonly now: number;
 }
 
+/** The context of a list of a workspace's contacts (its compiled state has the rest), at `now`. */
+export function listContext(workspace: Omit<ContactListContext, 'now'>, now = Date.now()): ContactListContext {
+  return { workspaceId: workspace.workspaceId, columns: workspace.columns, timeZone: workspace.timeZone, now };
+}
+
 type SortValue = string | number | null;
 
 /** How much of a text the list sorts on: a cursor holding this much stays under 2,000 characters. */

@@ -10,7 +10,7 @@ import type { App } from '../../app.js';
 import type { Principal } from '../../access/tokens.js';
 import { hiddenSegments } from '../../access/visibility.js';
 import { attributesView, contactsCsv } from '../../contacts/contact-csv.js';
-import { contactPages, listContacts } from '../../contacts/contact-list.js';
+import { contactPages, listContacts, listContext } from '../../contacts/contact-list.js';
 import type { StoredContact } from '../../contacts/contact-store.js';
 import type { ContactListQuery } from '../../contacts/contact-list.js';
 import { InvalidInput, NotFound } from '../../errors.js';
@@ -94,7 +94,7 @@ export async function contactRoutes(v1: FastifyInstance, app: App): Promise<void
     const state = await states.get(database.db, principal.workspaceId);
     const condition = query.condition === undefined ? null : await readCondition(database.db, principal, state, query.condition, conditionPath, 'filter');
     const hidden = await hiddenSegments(database.db, principal, state.segments);
-    const result = await listContacts(database.db, { workspaceId: state.workspaceId, columns: state.columns, timeZone: state.timeZone, now: Date.now() }, { ...query, condition });
+    const result = await listContacts(database.db, listContext(state), { ...query, condition });
     const members = await membershipsOf(principal, result.contacts.map((c) => c.pk));
     return { data: result.contacts.map((c) => contactView(state, hidden, c, members.get(c.pk) ?? [])), next_cursor: result.next };
   }
@@ -153,7 +153,7 @@ export async function contactRoutes(v1: FastifyInstance, app: App): Promise<void
       try { parsed = JSON.parse(request.query.condition); } catch { throw new InvalidInput('invalid condition', [{ path: 'condition', message: 'expected a condition as JSON' }]); }
     }
     const condition = parsed === undefined ? null : await readCondition(database.db, principal, state, parsed, 'condition', 'filter');
-    const pages = contactPages(database.db, { workspaceId: state.workspaceId, columns: state.columns, timeZone: state.timeZone, now: Date.now() }, condition);
+    const pages = contactPages(database.db, listContext(state), condition);
     return reply.type('text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="contacts.csv"').send(Readable.from(contactsCsv(state.schema, pages)));
   });
 

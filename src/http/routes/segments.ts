@@ -14,7 +14,7 @@ import type { Tx } from '../../db/write-transaction.js';
 import { InvalidInput, NotFound } from '../../errors.js';
 import { changeManualMembers } from '../../segments/manual-members.js';
 import { listMembers } from '../../segments/members.js';
-import { listContacts } from '../../contacts/contact-list.js';
+import { listContacts, listContext } from '../../contacts/contact-list.js';
 import { previewCount, previewImpact, previewMembers } from '../../segments/preview.js';
 import { SegmentListings, pageOfListing } from '../../segments/segment-listing.js';
 import { createSegment, deleteSegment, getSegment, readCounts, updateSegment } from '../../segments/segment-store.js';
@@ -222,7 +222,7 @@ export async function segmentRoutes(v1: FastifyInstance, app: App): Promise<void
     const state = await states.get(database.db, principal.workspaceId);
     const condition = await readCondition(database.db, principal, state, { attr: 'segments', op: 'contains', value: id }, 'id', 'filter');
     return database.db.transaction().execute(async (tx) => {
-      const result = await listContacts(tx, { workspaceId: state.workspaceId, columns: state.columns, timeZone: state.timeZone, now: Date.now() }, { condition, sort, order, limit, cursor });
+      const result = await listContacts(tx, listContext(state), { condition, sort, order, limit, cursor });
       const pks = result.contacts.map((c) => c.pk);
       const since = new Map(pks.length === 0 ? [] : (await tx.selectFrom('segment_members').select(['contact_pk', 'since_ms'])
         .where('workspace_id', '=', state.workspaceId).where('segment_id', '=', id).where('contact_pk', 'in', pks).execute())
