@@ -29,6 +29,27 @@ describe.each<Dialect>(['sqlite', 'postgres'])('insertRows on %s', (dialect) => 
     }
   });
 
+  it.skipIf(dialect === 'postgres' && pgUrl === null)('gives every row the `same` columns\' values, whatever the count of rows and statements', async () => {
+    const { database, close } = await openTestDatabase(dialect, pgUrl);
+    try {
+      const bigint = dialect === 'postgres' ? 'bigint' : 'integer';
+      await sql.raw(`create table probe_same (ws text not null, k integer not null, at_ms ${bigint}, v text, primary key (ws, k))`).execute(database.db);
+      // 2 columns a row besides the same ones: 8,192 rows a statement, so 20,001 rows take several.
+      for (const [ws, n, at] of [['w1', 1, 5], ['w2', 3, null], ['w,3 "x"', 20_001, 1_700_000_000_000]] as const) {
+        const rows = Array.from({ length: n }, (_, k) => [k, k % 4 === 0 ? null : `v${k}`]);
+        const returned = await insertRows(database.db, 'probe_same', ['k', 'v'], rows, { same: { ws, at_ms: at }, returning: ['ws', 'k'] });
+        expect(returned.length).toBe(n);
+        expect(returned.every((r) => r.ws === ws)).toBe(true);
+        const stored = await database.db.selectFrom('probe_same' as never).select(['ws', 'k', 'at_ms', 'v'] as never).where('ws' as never, '=', ws as never).orderBy('k' as never).execute();
+        expect(stored.map((r: Record<string, unknown>) => [r.ws, r.k, r.at_ms === null ? null : Number(r.at_ms), r.v])).toEqual(rows.map(([k, v]) => [ws, k, at, v]));
+      }
+      // A same column's name is checked as the others are: never spliced in as given.
+      await expect(insertRows(database.db, 'probe_same', ['k'], [[1]], { same: { 'ws; drop table probe_same': 'x' } })).rejects.toThrow(/not a plain lower-case name/);
+    } finally {
+      await close();
+    }
+  });
+
   it.skipIf(dialect === 'postgres' && pgUrl === null)('stores texts, numbers and NULLs exactly as given, and skips conflicting rows when asked', async () => {
     const { database, close } = await openTestDatabase(dialect, pgUrl);
     try {

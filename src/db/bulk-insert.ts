@@ -21,9 +21,16 @@ function checkNames(what: string, names: readonly string[]): void {
   for (const name of names) if (!NAME.test(name)) throw new Error(`${what}: ${JSON.stringify(name)} is not a plain lower-case name`);
 }
 
+export interface InsertOptions {
+  /** Columns whose value is the same in every row (the workspace, the instant of the write): bound once per statement, not once per row. */
+  readonly same?: Readonly<Record<string, unknown>>;
+  readonly returning?: readonly string[];
+  readonly onConflictDoNothing?: boolean;
+}
+
 /**
- * Inserts `rows` (each an array in `columns` order) into `table`. With `returning`, the values of
- * those columns for every inserted row.
+ * Inserts `rows` (each an array in `columns` order, after the `same` columns) into `table`. With
+ * `returning`, the values of those columns for every inserted row.
  *
  * SQLite: the rows go in statements of power-of-two sizes (140 rows: 128, 8 and 4; up to 16 rows, one
  * statement of their count), under the
@@ -34,14 +41,14 @@ function checkNames(what: string, names: readonly string[]): void {
  * within this machine's noise.) PostgreSQL: one statement of one array per column (`insertByArrays`).
  */
 export async function insertRows(
-  tx: Tx, table: string, columns: readonly string[], rows: readonly (readonly unknown[])[], options: { returning?: readonly string[]; onConflictDoNothing?: boolean } = {},
+  tx: Tx, table: string, columns: readonly string[], rows: readonly (readonly unknown[])[], options: InsertOptions = {},
 ): Promise<Record<string, unknown>[]> {
-  checkNames('insertRows', [table, ...columns, ...(options.returning ?? [])]);
+  const same = Object.entries(options.same ?? {});
+  checkNames('insertRows', [table, ...same.map(([name]) => name), ...columns, ...(options.returning ?? [])]);
   if (rows.length === 0) return [];
-  if (dialectOf(tx) === 'postgres') return insertByArrays(tx, table, columns, rows, options);
+  if (dialectOf(tx) === 'postgres') return insertByArrays(tx, table, columns, rows, same, options);
   const out: Record<string, unknown>[] = [];
-  const perStatement = 2 ** Math.floor(Math.log2(Math.max(1, Math.floor(MAX_PARAMETERS / columns.length))));
-  const dialect = dialectOf(tx);
+  const perStatement = 2 ** Math.floor(Math.log2(Math.max(1, Math.floor((MAX_PARAMETERS - same.length) / columns.length))));
   for (let start = 0; start < rows.length;) {
     let size = perStatement;
     // A few rows go in one statement of their exact count (a single write's two or three member
@@ -55,7 +62,9 @@ export async function insertRows(
       for (let i = 0; i < row.length; i++) parameters.push(row[i]);
     }
     start += size;
-    const result = await tx.executeQuery<Record<string, unknown>>(CompiledQuery.raw(insertText(dialect, table, columns, size, options), parameters));
+    // The same columns' values go as better-sqlite3's named parameters: one object after the rows'.
+    if (same.length > 0) parameters.push(Object.fromEntries(same));
+    const result = await tx.executeQuery<Record<string, unknown>>(CompiledQuery.raw(insertText(table, same.map(([name]) => name), columns, size, options), parameters));
     if (options.returning) out.push(...result.rows);
   }
   return out;
@@ -68,22 +77,25 @@ export async function insertRows(
  * segments took 9.7–10.6 s this way, 12.6–13.2 s with multi-row VALUES (runs taken in turns).
  */
 async function insertByArrays(
-  tx: Tx, table: string, columns: readonly string[], rows: readonly (readonly unknown[])[], options: { returning?: readonly string[]; onConflictDoNothing?: boolean },
+  tx: Tx, table: string, columns: readonly string[], rows: readonly (readonly unknown[])[], same: readonly (readonly [string, unknown])[], options: InsertOptions,
 ): Promise<Record<string, unknown>[]> {
+  const names = [...same.map(([name]) => name), ...columns];
   let types = await columnTypes(tx, table, false);
-  if (columns.some((c) => !types.has(c))) types = await columnTypes(tx, table, true);
+  if (names.some((c) => !types.has(c))) types = await columnTypes(tx, table, true);
+  const typeOf = (column: string) => {
+    const type = types.get(column);
+    if (type === undefined) throw new Error(`insertRows: ${table} has no column ${column}`);
+    return type;
+  };
   const arrays: unknown[][] = columns.map(() => new Array(rows.length));
   rows.forEach((row, r) => {
     if (row.length !== columns.length) throw new Error(`insertRows: a row of ${row.length} values for ${columns.length} columns`);
     for (let c = 0; c < columns.length; c++) arrays[c][r] = row[c];
   });
-  const casts = columns.map((column, i) => {
-    const type = types.get(column);
-    if (type === undefined) throw new Error(`insertRows: ${table} has no column ${column}`);
-    return `$${i + 1}::${type}[]`;
-  });
-  const text = `insert into "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) select * from unnest(${casts.join(', ')})${insertTail(options)}`;
-  return (await tx.executeQuery<Record<string, unknown>>(CompiledQuery.raw(text, arrays))).rows;
+  const scalars = same.map(([name], i) => `$${i + 1}::${typeOf(name)}`);
+  const casts = columns.map((column, i) => `$${same.length + i + 1}::${typeOf(column)}[]`);
+  const text = `insert into "${table}" (${names.map((c) => `"${c}"`).join(', ')}) select ${[...scalars, 'u.*'].join(', ')} from unnest(${casts.join(', ')}) as u${insertTail(options)}`;
+  return (await tx.executeQuery<Record<string, unknown>>(CompiledQuery.raw(text, [...same.map(([, value]) => value), ...arrays]))).rows;
 }
 
 /**
@@ -105,7 +117,7 @@ function columnTypes(tx: Tx, table: string, fresh: boolean): Promise<Map<string,
 }
 
 /** What follows an insert's rows: `on conflict do nothing`, `returning …`. */
-function insertTail(options: { returning?: readonly string[]; onConflictDoNothing?: boolean }): string {
+function insertTail(options: InsertOptions): string {
   return `${options.onConflictDoNothing ? ' on conflict do nothing' : ''}${options.returning ? ` returning ${options.returning.map((c) => `"${c}"`).join(', ')}` : ''}`;
 }
 
@@ -121,20 +133,24 @@ function insertTail(options: { returning?: readonly string[]; onConflictDoNothin
  * to COMMIT would avoid it, but the pragma that does so expires every prepared statement: a single
  * write took 0.45 ms at p50 instead of 0.36.)
  */
-function failNotAbort(dialect: Dialect, options: { onConflictDoNothing?: boolean }): string {
-  return dialect === 'sqlite' && !options.onConflictDoNothing ? ' or fail' : '';
+function failNotAbort(options: InsertOptions): string {
+  return options.onConflictDoNothing ? '' : ' or fail';
 }
 
-/** The text of an insert of `size` rows, built once: the import runs the same few thousands of times. */
+/**
+ * SQLite: the text of an insert of `size` rows, built once: the import runs the same few thousands
+ * of times. The `same` columns are named parameters (`@workspace_id`), one value each however many
+ * rows name them.
+ */
 const insertTexts = new Map<string, string>();
-function insertText(dialect: Dialect, table: string, columns: readonly string[], size: number, options: { returning?: readonly string[]; onConflictDoNothing?: boolean }): string {
-  const key = `${dialect} ${table} ${columns.join(',')} ${size} ${options.onConflictDoNothing === true} ${options.returning?.join(',') ?? ''}`;
+function insertText(table: string, same: readonly string[], columns: readonly string[], size: number, options: InsertOptions): string {
+  const key = `${table} ${same.join(',')} ${columns.join(',')} ${size} ${options.onConflictDoNothing === true} ${options.returning?.join(',') ?? ''}`;
   let text = insertTexts.get(key);
   if (text === undefined) {
-    const mark = markFor(dialect);
+    const tuple = `(${[...same.map((name) => `@${name}`), ...columns.map(() => '?')].join(', ')})`;
     const tuples: string[] = [];
-    for (let r = 0; r < size; r++) tuples.push(`(${columns.map((_, c) => mark(r * columns.length + c)).join(', ')})`);
-    text = `insert${failNotAbort(dialect, options)} into "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) values ${tuples.join(', ')}${insertTail(options)}`;
+    for (let r = 0; r < size; r++) tuples.push(tuple);
+    text = `insert${failNotAbort(options)} into "${table}" (${[...same, ...columns].map((c) => `"${c}"`).join(', ')}) values ${tuples.join(', ')}${insertTail(options)}`;
     if (insertTexts.size >= 512) insertTexts.delete(insertTexts.keys().next().value!);
     insertTexts.set(key, text);
   }

@@ -324,15 +324,16 @@ async function readNamedContacts(tx: Tx, state: WorkspaceState, keys: ReadonlyAr
   return [...found.values()].sort((a, b) => a.pk - b.pk);
 }
 
-const FIXED_COLUMNS = ['workspace_id', 'id', 'version', 'created_ms', 'updated_ms', 'next_change_ms'] as const;
+const FIXED_COLUMNS = ['id', 'version', 'created_ms', 'next_change_ms'] as const;
 
 /**
- * A contacts row from the entry's prepared values, in `[pk?, ...FIXED_COLUMNS, ...state.storage.columns]`
- * order: every slot the layout uses, NULL when missing; the pk first when the writer gives it.
+ * A new contacts row from the entry's prepared values, in `[pk?, ...FIXED_COLUMNS, ...state.storage.columns]`
+ * order (the workspace and updated_ms are the batch's: insertRows' `same`): every slot the layout
+ * uses, NULL when missing; the pk first when the writer gives it.
  */
-function contactTuple(state: WorkspaceState, e: Entry, now: number, withPk: boolean): unknown[] {
+function contactTuple(state: WorkspaceState, e: Entry, withPk: boolean): unknown[] {
   const row: unknown[] = withPk ? [e.pk] : [];
-  row.push(state.workspaceId, e.id, e.version, e.createdMs, now, Number.isFinite(e.nextChange) ? e.nextChange : null);
+  row.push(e.id, e.version, e.createdMs, Number.isFinite(e.nextChange) ? e.nextChange : null);
   for (const value of e.draft ? e.draft.slots : slotValuesOf(state.storage, e.prepared!)) row.push(value);
   return row;
 }
@@ -366,6 +367,7 @@ async function writeContacts(tx: Tx, state: WorkspaceState, touched: Entry[], no
   let ready = false;
   const plan = state.storage;
   const columns = [...FIXED_COLUMNS, ...plan.columns];
+  const same = { workspace_id: state.workspaceId, updated_ms: now };
   const created = touched.filter((e) => e.isNew);
   if (created.length > 0) {
     if (dialectOf(tx) === 'sqlite') {
@@ -374,14 +376,14 @@ async function writeContacts(tx: Tx, state: WorkspaceState, touched: Entry[], no
       // insert 12.7 → 9.5 µs a contact).
       const [{ pk: top }] = await highestPk(tx);
       created.forEach((e, i) => { e.pk = Number(top ?? 0) + 1 + i; });
-      await insertRows(tx, 'contacts', ['pk', ...columns], created.map((e) => contactTuple(state, e, now, true)));
+      await insertRows(tx, 'contacts', ['pk', ...columns], created.map((e) => contactTuple(state, e, true)), { same });
       await noteCreatedContacts(tx, state.workspaceId, created.length);
     } else {
-      const inserted = await insertRows(tx, 'contacts', columns, created.map((e) => contactTuple(state, e, now, false)), { returning: ['pk', 'id'] });
+      const inserted = await insertRows(tx, 'contacts', columns, created.map((e) => contactTuple(state, e, false)), { same, returning: ['pk', 'id'] });
       const pkById = new Map(inserted.map((r) => [r.id as string, Number(r.pk)]));
       for (const e of created) e.pk = pkById.get(e.id)!;
     }
-    await insertRows(tx, 'contact_documents', ['contact_pk', 'workspace_id', 'document'], created.map((e) => [e.pk, state.workspaceId, e.draft ? e.draft.document : JSON.stringify(e.values)]));
+    await insertRows(tx, 'contact_documents', ['contact_pk', 'document'], created.map((e) => [e.pk, e.draft ? e.draft.document : JSON.stringify(e.values)]), { same: { workspace_id: state.workspaceId } });
   }
   // An update writes every slot column of the layout but the indexed ones it did not change (the
   // e-mail, the external id, next_change_ms: their index entries would be rewritten, a page each).
@@ -419,9 +421,9 @@ async function writeContacts(tx: Tx, state: WorkspaceState, touched: Entry[], no
   const listRows: unknown[][] = [];
   for (const e of touched.filter(listChanged)) {
     const lists = e.draft ? e.draft.lists : listValuesOf(plan, state.layout, e.prepared!);
-    for (let i = 0; i < lists.length; i += 2) listRows.push([state.workspaceId, e.pk, lists[i], lists[i + 1]]);
+    for (let i = 0; i < lists.length; i += 2) listRows.push([e.pk, lists[i], lists[i + 1]]);
   }
-  await insertRows(tx, 'contact_list_values', ['workspace_id', 'contact_pk', 'attr', 'value'], listRows);
+  await insertRows(tx, 'contact_list_values', ['contact_pk', 'attr', 'value'], listRows, { same: { workspace_id: state.workspaceId } });
   return ready;
 }
 
@@ -451,7 +453,7 @@ async function writeMembers(tx: Tx, ws: string, touched: Entry[], now: number, d
     if (!e.isNew) updatedInserts += inserts.length - before;
     if (gone.length > 0 || inserts.length > before) listed.push({ pk: e.pk, before: e.storedMembers });
   }
-  await insertRows(tx, 'segment_members', ['workspace_id', 'segment_id', 'contact_pk', 'since_ms'], inserts.map(([segmentId, pk]) => [ws, segmentId, pk, now]));
+  await insertRows(tx, 'segment_members', ['segment_id', 'contact_pk'], inserts, { same: { workspace_id: ws, since_ms: now } });
   if (deferred) return listChangedMembers(tx, ws, listed);
   await deleteOrderRows(tx, ws, removed.sort(byKey));
   const created = touched.filter((e) => e.isNew).map((e) => e.pk);
@@ -461,7 +463,7 @@ async function writeMembers(tx: Tx, ws: string, touched: Entry[], now: number, d
   }
   if (updatedInserts > 0) {
     const isNew = new Set(created);
-    await insertRows(tx, 'segment_member_order', ['workspace_id', 'segment_id', 'contact_pk'], inserts.filter(([, pk]) => !isNew.has(pk)).map(([segmentId, pk]) => [ws, segmentId, pk]));
+    await insertRows(tx, 'segment_member_order', ['segment_id', 'contact_pk'], inserts.filter(([, pk]) => !isNew.has(pk)), { same: { workspace_id: ws } });
   }
 }
 

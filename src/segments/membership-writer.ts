@@ -105,7 +105,7 @@ export function evaluateSegments(state: WorkspaceState, prepared: PreparedContac
 export async function writeDiff(tx: Tx, state: WorkspaceState, contact: ContactRef, before: Iterable<string>, entered: readonly string[], left: readonly string[], now: number, counts: CountDeltas): Promise<void> {
   if (entered.length === 0 && left.length === 0) return;
   const ws = state.workspaceId;
-  await insertRows(tx, 'segment_members', ['workspace_id', 'segment_id', 'contact_pk', 'since_ms'], entered.map((id) => [ws, id, contact.pk, now]));
+  await insertRows(tx, 'segment_members', ['segment_id', 'contact_pk'], entered.map((id) => [id, contact.pk]), { same: { workspace_id: ws, since_ms: now } });
   await deleteMembers(tx, ws, contact.pk, left);
   await listChangedMembers(tx, ws, [{ pk: contact.pk, before }]);
   const event = (type: 'segment.entered' | 'segment.left') => (id: string): OutboxEvent => ({ type, segmentId: id, version: state.byId.get(id)?.activeVersion ?? 0, contactId: contact.id });
