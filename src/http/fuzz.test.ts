@@ -447,6 +447,18 @@ describe.each<Dialect>(['sqlite', 'postgres'])('the HTTP API under hostile input
       }
     });
 
+    it('JSON nested thousands of levels deep is a 400 problem naming where, not a stack overflow', async () => {
+      const deep = (n: number) => `${'['.repeat(n)}1${']'.repeat(n)}`;
+      for (const [method, path] of endpoints) {
+        for (const body of [`{"name": "deep", "condition": {"attr": "note", "op": "in", "value": ${deep(20_000)}}}`, `{"attributes": {"note": ${deep(20_000)}}}`, deep(5_000)]) {
+          const r = await send(method, path(), body, 'application/json');
+          expect(r.status, `${method} ${path()}`).toBe(400);
+        }
+      }
+      const r = await send('POST', '/v1/contacts', `{"attributes": {"note": ${deep(300)}}}`, 'application/json');
+      expect((r.body as { errors: { path: string; message: string }[] }).errors[0]).toEqual({ path: `attributes.note${'[0]'.repeat(255)}`, message: 'nested deeper than 256 levels' });
+    });
+
     it('an empty body sent as JSON is a 400 problem', async () => {
       for (const [method, path] of endpoints) {
         const r = await send(method, path(), '', 'application/json');
