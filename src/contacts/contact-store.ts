@@ -30,20 +30,26 @@ export function newContactId(): string {
 }
 
 /**
- * The contact a write names: by `id`, else by `external_id`, else by `email` (both compared
- * folded). On PostgreSQL the row is locked until the transaction ends, so two writers of one
- * contact are serialised and neither merges from a stale read.
+ * The contact a write names: by `id`, else by `external_id`, else by `email` — compared folded, and
+ * of several contacts with that key the one whose key is exactly as given, else the first created
+ * (as the write path picks: contact-batch.ts). On PostgreSQL the rows are locked until the
+ * transaction ends, so two writers of one contact are serialised and neither merges from a stale read.
  */
 export async function findContact(tx: Tx, workspaceId: string, by: { id?: string; externalId?: string; email?: string }): Promise<StoredContact | null> {
   let q = contactsWithDocuments(tx).select(COLUMNS);
+  let key: { attribute: 'external_id' | 'email'; text: string } | null = null;
   if (by.id !== undefined) q = q.where('c.workspace_id', '=', workspaceId).where('c.id', '=', by.id);
-  else if (by.externalId !== undefined) q = q.where(hasIdentityKey(dialectOf(tx), 'c', workspaceId, EXTERNAL_ID_COLUMN, [fold(by.externalId)]));
-  else if (by.email !== undefined) q = q.where(hasIdentityKey(dialectOf(tx), 'c', workspaceId, EMAIL_COLUMN, [fold(by.email)]));
-  else return null;
-  q = q.orderBy('c.pk').limit(1);
+  else if (by.externalId !== undefined) {
+    q = q.where(hasIdentityKey(dialectOf(tx), 'c', workspaceId, EXTERNAL_ID_COLUMN, [fold(by.externalId)]));
+    key = { attribute: 'external_id', text: by.externalId };
+  } else if (by.email !== undefined) {
+    q = q.where(hasIdentityKey(dialectOf(tx), 'c', workspaceId, EMAIL_COLUMN, [fold(by.email)]));
+    key = { attribute: 'email', text: by.email };
+  } else return null;
+  q = q.orderBy('c.pk');
   if (dialectOf(tx) === 'postgres') q = q.forUpdate();
-  const row = await q.executeTakeFirst();
-  return row ? toContact(row) : null;
+  const contacts = (await q.execute()).map(toContact);
+  return (key && contacts.find((c) => c.values[key.attribute] === key.text)) ?? contacts[0] ?? null;
 }
 
 export async function deleteContactRow(tx: Tx, pk: number): Promise<void> {

@@ -361,8 +361,14 @@ describe.each<Dialect>(['sqlite', 'postgres'])('the HTTP API on %s', (dialect) =
     const b = await req('POST', '/v1/segments', { json: { name: 'Built on High', condition: { attr: 'segments', op: 'contains', value: a.body.id } } });
     expect(b.status).toBe(201);
     const cycle = await req('PATCH', `/v1/segments/${a.body.id}`, { json: { condition: { attr: 'segments', op: 'contains', value: b.body.id } } });
-    expectProblem(cycle, 409);
+    expectProblem(cycle, 409, 'condition');
     expect(cycle.body.detail).toContain('High MRR');
+    // The preview of that edit, and of one naming the segment itself, is refused as saving is.
+    for (const value of [b.body.id, a.body.id]) {
+      const previewed = await req('POST', '/v1/segments/preview', { json: { segment_id: a.body.id, condition: { attr: 'segments', op: 'not_contains', value } } });
+      expectProblem(previewed, 409, 'condition');
+      expect(previewed.body.code).toBe('segment_cycle');
+    }
     const inUse = await req('DELETE', `/v1/segments/${a.body.id}`);
     expectProblem(inUse, 409);
     expect(inUse.body.detail).toContain('Built on High');

@@ -20,6 +20,7 @@ import type { Database, Dialect } from '../db/database.js';
 import { postgresTestUrl } from '../db/test-support/postgres.js';
 import { SLOT_COLUMNS } from '../db/tables.js';
 import { writeTransaction } from '../db/write-transaction.js';
+import { findContact } from '../contacts/contact-store.js';
 import { readEvents } from './event-feed.js';
 import { runBackfills } from './backfill.js';
 import { createSegment } from './segment-store.js';
@@ -234,6 +235,40 @@ describe.each(['sqlite', 'postgres'] as const)('an import read in a worker threa
       expect(there.drafts).toEqual({ fromDraft: 2, readAgain: 3 });
       expect(there.ledger).toEqual(here.ledger);
       expect(there.store).toEqual(here.store);
+    } finally {
+      rmSync(path, { force: true });
+    }
+  });
+
+  it('an upsert by external id or e-mail updates the contact whose key is exactly as given, of several that differ only in case, drafted or not', async () => {
+    const lines = [
+      { id: 's1', external_id: 'AbC', email: 'Pat@x.io', name: 'A' },
+      { id: 's2', external_id: 'abc', email: 'pat@x.io', name: 'B' },
+      { external_id: 'abc', company: 'Exactly s2' },
+      { external_id: 'AbC', vip: true },
+      { external_id: 'ABC', country: 'OM' }, // no exact match: the first created
+      { email: 'pat@x.io', language: 'ar' },
+      { email: 'PAT@X.IO', phone: '+968' }, // no exact match: the first created
+    ].map((row) => JSON.stringify(row));
+    const path = tempFile(`${lines.join('\n')}\n`);
+    const run = async (inWorker: boolean) => {
+      const e = await openEngine(dialect, pgUrl);
+      try {
+        const ledger = await importContacts(e.writes, e.workspaceId, { path }, { format: 'jsonl', batchSize: 10, readInWorker: inWorker });
+        const values = async (id: string) => (await writeTransaction(e.database, (tx) => findContact(tx, e.workspaceId, { id })))!.values;
+        return { ledger, s1: await values('s1'), s2: await values('s2'), drafts: { ...e.writes.drafts } };
+      } finally {
+        await e.close();
+      }
+    };
+    try {
+      for (const inWorker of [false, true]) {
+        const { ledger, s1, s2, drafts } = await run(inWorker);
+        expect(ledger).toMatchObject({ rowsRead: 7, created: 2, updated: 5, rejected: 0 });
+        expect(s1).toEqual({ external_id: 'ABC', email: 'PAT@X.IO', name: 'A', vip: true, country: 'OM', phone: '+968' });
+        expect(s2).toEqual({ external_id: 'abc', email: 'pat@x.io', name: 'B', company: 'Exactly s2', language: 'ar' });
+        if (inWorker) expect(drafts).toEqual({ fromDraft: 2, readAgain: 5 });
+      }
     } finally {
       rmSync(path, { force: true });
     }

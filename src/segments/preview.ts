@@ -6,6 +6,8 @@ import type { Condition } from '../conditions/types.js';
 import { attributesUsed } from '../conditions/validate.js';
 import type { Database } from '../db/database.js';
 import { unindexed } from '../db/unindexed.js';
+import { dependenciesOf } from './dependencies.js';
+import { refuseCycleAmong } from './segment-store.js';
 import type { WorkspaceState } from './workspace-state.js';
 
 /**
@@ -46,10 +48,12 @@ export async function previewCount(database: Database, state: WorkspaceState, co
 /**
  * Contacts the new definition would add to and remove from the segment's stored membership. A
  * manual segment's condition is its auto-apply rule, run as conversations are created and never on
- * the members it has: saving one adds and removes nobody.
+ * the members it has: saving one adds and removes nobody. A definition that would close a cycle is
+ * refused, as saving it is.
  */
 export async function previewImpact(database: Database, state: WorkspaceState, segmentId: string, condition: Condition, now: number): Promise<{ added: number; removed: number; total: number }> {
   if (state.byId.get(segmentId)?.kind === 'manual') return { added: 0, removed: 0, total: await previewCount(database, state, condition, now) };
+  refuseCycleAmong(state.segments.filter((s) => s.kind === 'dynamic'), new Map(state.segments.map((s) => [s.id, s.name])), segmentId, dependenciesOf(condition));
   const matches = where(database, state, condition, now);
   const member = sql<boolean>`EXISTS (SELECT 1 FROM segment_members m WHERE m.workspace_id = ${state.workspaceId} AND m.segment_id = ${segmentId} AND m.contact_pk = c.pk)`;
   const row = await database.db.selectFrom('contacts as c')

@@ -131,10 +131,18 @@ async function refuseCycle(tx: Tx, workspaceId: string, id: string, condition: C
   const known = new Set(rows.map((r) => r.id));
   const nodes = rows.filter((r) => r.kind === 'dynamic' && r.condition !== null)
     .map((r) => ({ id: r.id, dependsOn: [r.condition, r.active_condition].flatMap((j) => (j === null ? [] : dependenciesOf(storedCondition(schema, j, known)))) }));
-  const cycle = findCycle(nodes, id, deps);
+  refuseCycleAmong(nodes, new Map(rows.map((r) => [r.id, r.name])), id, deps);
+}
+
+/**
+ * Throws the 409 naming the cycle that giving segment `id` these dependencies would close among
+ * `nodes` (each dynamic segment with what its definitions read); the preview of an edit refuses it
+ * as saving does.
+ */
+export function refuseCycleAmong(nodes: Parameters<typeof findCycle>[0], names: ReadonlyMap<string, string>, id: string, dependsOn: readonly string[]): void {
+  const cycle = findCycle(nodes, id, dependsOn);
   if (cycle) {
-    const names = new Map(rows.map((r) => [r.id, r.name]));
-    throw new Conflict('segment_cycle', `the definition would make a cycle: ${cycle.map((s) => `"${names.get(s) ?? '(this segment)'}" (${s})`).join(' → ')}`);
+    throw new Conflict('segment_cycle', `the definition would make a cycle: ${cycle.map((s) => `"${names.get(s) ?? '(this segment)'}" (${s})`).join(' → ')}`, 'condition');
   }
 }
 

@@ -254,9 +254,9 @@ export async function segmentRoutes(v1: FastifyInstance, app: App): Promise<void
         200: Type.Object({
           count: Type.Integer(), members: Type.Array(Type.String()),
           impact: Type.Union([Type.Object({ added: Type.Integer(), removed: Type.Integer() }), Type.Null()], {
-            description: 'With segment_id: the contacts saving the condition would add to and remove from it (a manual segment\'s condition is its auto-apply rule, which never changes its members: 0 and 0); null without',
+            description: 'With segment_id: the contacts saving the condition would add to and remove from it (a manual segment\'s condition is its auto-apply rule, which never changes its members: 0 and 0); null without. An edit that would make a cycle is a 409, as saving it is',
           }),
-        }), ...problems(400, 401, 404),
+        }), ...problems(400, 401, 404, 409),
       },
     },
   }, async (request) => {

@@ -566,7 +566,7 @@ export class SequenceRunner {
     return { row, bad: spec.bad !== undefined };
   }
 
-  /** The contract's upsert: by id, else external_id, else email (folded); merge; null removes. */
+  /** The contract's upsert: by id, else external_id, else email (folded; of several, the first created with exactly that key, else the first created); merge; null removes. */
   private applyRow(row: Record<string, unknown>, bad: boolean, outcome: { status: string; id?: string }): void {
     if (bad) {
       expect(outcome.status, JSON.stringify(row)).toBe('rejected');
@@ -577,7 +577,8 @@ export class SequenceRunner {
     const lookup = (key: string) => {
       const v = changes[key];
       if (typeof v !== 'string' || isBlank(v)) return undefined;
-      return this.contacts.find((c) => typeof c.values[key] === 'string' && contractFold(c.values[key] as string) === contractFold(v));
+      const folded = this.contacts.filter((c) => typeof c.values[key] === 'string' && contractFold(c.values[key] as string) === contractFold(v));
+      return folded.find((c) => c.values[key] === v) ?? folded[0];
     };
     const existing = row.id !== undefined ? this.contacts.find((c) => c.id === row.id) : lookup('external_id') ?? lookup('email');
     const merged: Values = existing ? { ...existing.values } : {};
