@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { STANDARD_ATTRIBUTES } from './schema.js';
 import { ALL_OPERATORS, CONTRACT_LIMITS, OPERATORS_BY_TYPE, TYPES } from './test-support/contract.js';
 import type { AttributeType, Operator, Schema } from './types.js';
-import { validate } from './validate.js';
+import { usesDayValues, validate } from './validate.js';
 import type { ValidateOptions } from './validate.js';
 
 const schema: Schema = [
@@ -375,5 +375,29 @@ describe('segments', () => {
   it('treats segments as an ordinary list in a standalone document', () => {
     expect(paths({ all: [seg('is_empty'), seg('contains', 'anything')] })).toEqual([]);
     expect(paths({ all: [seg('is_empty'), seg('contains', 'anything')] }, { segments: 'list' })).toEqual([]);
+  });
+});
+
+describe('usesDayValues: what a change of the workspace time zone rebuilds', () => {
+  const uses = (input: unknown) => {
+    const result = validate(schema, input);
+    if (!result.ok) throw new Error(JSON.stringify(result.issues));
+    return usesDayValues(result.condition);
+  };
+
+  it('is true for a day anywhere a date is compared, a bound of between included, however deep', () => {
+    for (const op of ['eq', 'neq', 'gt', 'gte', 'lt', 'lte']) expect(uses(date('2025-03-04', op)), op).toBe(true);
+    expect(uses(date(['2025-03-04T00:00:00Z', '2025-03-05'], 'between'))).toBe(true);
+    expect(uses(date(['2025-03-04', '2025-03-05T00:00:00Z'], 'between'))).toBe(true);
+    expect(uses({ any: [rule('mrr', 'gt', 1), { not: { all: [date('2025-03-04', 'lt')] } }] })).toBe(true);
+  });
+
+  it('is false for instants, relative spans, emptiness and other types', () => {
+    expect(uses(date('2025-03-04T10:00:00Z'))).toBe(false);
+    expect(uses(date(['2025-03-04T00:00:00Z', '2025-03-05T00:00:00+04:00'], 'between'))).toBe(false);
+    for (const op of ['within_last', 'older_than', 'within_next']) expect(uses(date({ amount: 3, unit: 'days' }, op)), op).toBe(false);
+    expect(uses(rule('renews_at', 'is_empty'))).toBe(false);
+    expect(uses({ all: [rule('name', 'eq', '2025-03-04'), rule('mrr', 'gt', 1)] })).toBe(false);
+    expect(uses({ all: [] })).toBe(false);
   });
 });

@@ -320,6 +320,21 @@ const SHAPE_WORDS: Record<OperandShape, string> = {
 };
 
 /** Every attribute key a validated condition reads (for disabled-attribute and dependency checks). */
+/**
+ * Whether a rule compares a date with a calendar day (`2025-03-04`): days are read in the
+ * workspace's time zone, so such a condition's members change with it; instants and relative
+ * spans (fixed lengths) do not.
+ */
+export function usesDayValues(condition: Condition): boolean {
+  if (condition.kind === 'rule') {
+    const { operand } = condition;
+    if (operand.shape === 'date') return operand.point.kind === 'day';
+    return operand.shape === 'dateRange' && (operand.low.kind === 'day' || operand.high.kind === 'day');
+  }
+  if (condition.kind === 'not') return usesDayValues(condition.child);
+  return condition.children.some(usesDayValues);
+}
+
 export function attributesUsed(condition: Condition): Set<string> {
   const keys = new Set<string>();
   const visit = (c: Condition): void => {

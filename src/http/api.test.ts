@@ -53,14 +53,28 @@ describe.each<Dialect>(['sqlite', 'postgres'])('the HTTP API on %s', (dialect) =
     expectProblem(await req('PATCH', '/v1/workspace', { json: { colour: 'red' } }), 400, 'colour');
     expect((await req('PATCH', '/v1/workspace', { json: { name: 'Acme Inc' } })).body).toMatchObject({ name: 'Acme Inc' });
 
-    // A new time zone changes what days mean: every dynamic segment is rebuilt.
+    // A new time zone changes what days mean: the segments that compare dates with days are
+    // rebuilt, those built on them follow, and the others (instants, relative spans) stay as they are.
+    expect((await req('POST', '/v1/contacts', { json: { id: 'tz-new-year', attributes: { created_at: '2025-01-01T01:00:00Z' } } })).status).toBe(201);
     const seg = await req('POST', '/v1/segments', { json: { name: 'Joined 2025', condition: { attr: 'created_at', op: 'gte', value: '2025-01-01' } } });
+    const instant = await req('POST', '/v1/segments', { json: { name: 'Joined since the instant', condition: { attr: 'created_at', op: 'gte', value: '2025-01-01T00:00:00Z' } } });
+    const recent = await req('POST', '/v1/segments', { json: { name: 'Joined lately', condition: { attr: 'created_at', op: 'within_last', value: { amount: 1000, unit: 'weeks' } } } });
+    const built = await req('POST', '/v1/segments', { json: { name: 'Not joined 2025', condition: { attr: 'segments', op: 'not_contains', value: seg.body.id } } });
     await t.settle();
+    const members = async (id: string) => ((await req('GET', `/v1/segments/${id}/members`)).body.data as { id: string }[]).map((m) => m.id);
+    expect(await members(seg.body.id)).toContain('tz-new-year');
+    expect(await members(built.body.id)).not.toContain('tz-new-year');
     expect((await req('PATCH', '/v1/workspace', { json: { time_zone: 'America/Sao_Paulo' } })).body.time_zone).toBe('America/Sao_Paulo');
     expect((await req('GET', `/v1/segments/${seg.body.id}`)).body).toMatchObject({ status: 'building', version: 2 });
+    for (const other of [instant, recent, built]) expect((await req('GET', `/v1/segments/${other.body.id}`)).body).toMatchObject({ status: 'ready', version: 1 });
     await t.settle();
     expect((await req('GET', `/v1/segments/${seg.body.id}`)).body).toMatchObject({ status: 'ready', active_version: 2 });
-    expect((await req('DELETE', `/v1/segments/${seg.body.id}`)).status).toBe(204);
+    // 01:00 UTC on 1 January is still 2024 in São Paulo.
+    expect(await members(seg.body.id)).not.toContain('tz-new-year');
+    expect(await members(built.body.id)).toContain('tz-new-year');
+    expect(await members(instant.body.id)).toContain('tz-new-year');
+    for (const other of [built, instant, recent, seg]) expect((await req('DELETE', `/v1/segments/${other.body.id}`)).status).toBe(204);
+    expect((await req('DELETE', '/v1/contacts/tz-new-year')).status).toBe(204);
   });
 
   it.skipIf(skip)('manages custom attributes: create, refuse bad and duplicate keys, update with If-Match, delete unless used', async () => {

@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { fold } from '../conditions/fold.js';
 import type { Condition } from '../conditions/types.js';
-import { attributesUsed, validate } from '../conditions/validate.js';
+import { attributesUsed, usesDayValues, validate } from '../conditions/validate.js';
 import type { Tx } from '../db/write-transaction.js';
 import { Conflict, InvalidInput, NotFound } from '../errors.js';
 import { bumpConfigVersion } from '../workspaces/config-version.js';
@@ -200,9 +200,17 @@ export async function updateSegment(tx: Tx, workspaceId: string, id: string, inp
   return getSegment(tx, workspaceId, id);
 }
 
-/** Every dynamic segment gets a new version built from its definition (the workspace's time zone changed). */
-export async function rebuildDynamicSegments(tx: Tx, workspaceId: string, now = Date.now()): Promise<void> {
-  const rows = await tx.selectFrom('segments').select(['id', 'version']).where('workspace_id', '=', workspaceId).where('kind', '=', 'dynamic').execute();
+/**
+ * The workspace's time zone changed: every dynamic segment whose definition compares a date with a
+ * day gets a new version built from it (the contract: "re-evaluates the segments whose conditions
+ * use day values"); the others, relative spans and instants included, mean what they meant.
+ */
+export async function rebuildForTimeZone(tx: Tx, workspaceId: string, now = Date.now()): Promise<void> {
+  const all = await tx.selectFrom('segments').select(['id', 'version', 'condition']).where('workspace_id', '=', workspaceId).where('kind', '=', 'dynamic').execute();
+  const { schema } = await loadSchema(tx, workspaceId);
+  const known = new Set(all.map((r) => r.id));
+  // The segments built on these follow their new membership as they do any change of it.
+  const rows = all.filter((r) => r.condition !== null && usesDayValues(storedCondition(schema, r.condition, known)));
   for (const r of rows) {
     await tx.updateTable('segments').set({ version: r.version + 1, status: 'building', status_detail: null, updated_ms: now })
       .where('workspace_id', '=', workspaceId).where('id', '=', r.id).execute();

@@ -44,8 +44,8 @@ export async function findWorkspace(db: Tx, id: string): Promise<Workspace | nul
 
 /**
  * Renames the workspace or changes its time zone. Day values already stored keep their instants;
- * a definition's days and relative dates are read in the new zone, so the caller rebuilds every
- * dynamic segment when `timeZoneChanged` (src/segments/segment-store.ts `rebuildDynamicSegments`).
+ * a definition's days are read in the new zone, so the caller rebuilds the dynamic segments that
+ * compare dates with days when `timeZoneChanged` (src/segments/segment-store.ts `rebuildForTimeZone`).
  */
 export async function updateWorkspace(tx: Tx, id: string, patch: { name?: string; timeZone?: string }): Promise<{ workspace: Workspace; timeZoneChanged: boolean }> {
   const current = await getWorkspace(tx, id);

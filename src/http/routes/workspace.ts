@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import type { Static } from 'typebox';
 import type { App } from '../../app.js';
 import { writeTransaction } from '../../db/write-transaction.js';
-import { rebuildDynamicSegments } from '../../segments/segment-store.js';
+import { rebuildForTimeZone } from '../../segments/segment-store.js';
 import { getWorkspace, updateWorkspace } from '../../workspaces/workspace-store.js';
 import type { Workspace } from '../../workspaces/workspace-store.js';
 import { principalOf } from '../auth.js';
@@ -30,7 +30,7 @@ export async function workspaceRoutes(v1: FastifyInstance, app: App): Promise<vo
     const ws = principalOf(request).workspaceId;
     const { workspace, timeZoneChanged } = await writeTransaction(app.database, async (tx) => {
       const changed = await updateWorkspace(tx, ws, { name: request.body.name, timeZone: request.body.time_zone });
-      if (changed.timeZoneChanged) await rebuildDynamicSegments(tx, ws);
+      if (changed.timeZoneChanged) await rebuildForTimeZone(tx, ws);
       return changed;
     });
     if (timeZoneChanged) app.workerWakeup.request(); // the segments' rebuilds start now
