@@ -1,10 +1,12 @@
 // The attribute schema of a workspace: the standard attributes plus custom ones, each given a
 // storage slot once and keeping it. Adding an attribute writes a row, never DDL.
+import { compileSql } from '../conditions/compile-sql.js';
 import { fold } from '../conditions/fold.js';
 import { RESERVED_KEYS, SEGMENTS_FIELD, STANDARD_ATTRIBUTES, isStandardAttribute, validateAttributeDef } from '../conditions/schema.js';
 import { SLOT_COLUMN } from '../conditions/sql-layout.js';
 import type { AttributeStorage } from '../conditions/sql-layout.js';
 import type { AttributeDef, AttributeType, Schema, ValidationIssue } from '../conditions/types.js';
+import { validate } from '../conditions/validate.js';
 import { SLOT_COUNTS } from '../db/tables.js';
 import type { SlotLetter } from '../db/tables.js';
 import type { Tx } from '../db/write-transaction.js';
@@ -109,8 +111,9 @@ export async function getAttribute(db: Tx, workspaceId: string, key: string): Pr
 }
 
 /**
- * Label, enum options and enabled may change; key and type never do. An enum option a definition
- * may name cannot be removed while a segment uses the attribute (`usedBy` names those segments).
+ * Label, enum options and enabled may change; key and type never do. An enum option cannot be
+ * removed while a segment uses the attribute (`usedBy` names those segments), nor while contacts
+ * hold it.
  */
 export async function updateAttribute(tx: Tx, workspaceId: string, key: string, patch: { label?: string; options?: string[]; enabled?: boolean },
   usedBy: (key: string) => Promise<string[]> = async () => []): Promise<AttributeDef> {
@@ -127,8 +130,13 @@ export async function updateAttribute(tx: Tx, workspaceId: string, key: string, 
   const kept = new Set((next.options ?? []).map(fold));
   const removed = (current.options ?? []).filter((o) => !kept.has(fold(o)));
   if (removed.length > 0) {
+    const named = `${removed.length === 1 ? 'option' : 'options'} ${removed.map((o) => JSON.stringify(o)).join(', ')} of "${key}"`;
     const users = await usedBy(key);
-    if (users.length > 0) throw new Conflict('attribute_in_use', `${removed.length === 1 ? 'option' : 'options'} ${removed.map((o) => JSON.stringify(o)).join(', ')} of "${key}" cannot be removed while ${users.join(', ')} ${users.length === 1 ? 'uses' : 'use'} the attribute`);
+    if (users.length > 0) throw new Conflict('attribute_in_use', `${named} cannot be removed while ${users.join(', ')} ${users.length === 1 ? 'uses' : 'use'} the attribute`);
+    const holders = await contactsHolding(tx, workspaceId, key, removed);
+    if (holders > 0) {
+      throw new Conflict('option_in_use', `${named} cannot be removed while ${holders === 1 ? '1 contact holds' : `${holders} contacts hold`} ${removed.length === 1 ? 'it' : 'them'}: a value no option names could neither be matched by a condition nor written again (give those contacts another value first)`, 'options');
+    }
   }
   await tx.updateTable('attributes').set({
     label: next.label ?? null, options: next.options ? JSON.stringify(next.options) : null, enabled: next.enabled === false ? 0 : 1,
@@ -136,6 +144,16 @@ export async function updateAttribute(tx: Tx, workspaceId: string, key: string, 
   }).where('workspace_id', '=', workspaceId).where('key', '=', key).execute();
   await bumpConfigVersion(tx, workspaceId);
   return next;
+}
+
+/** How many contacts of the workspace hold one of these options of an enum attribute (compared folded, as conditions compare). */
+async function contactsHolding(tx: Tx, workspaceId: string, key: string, options: readonly string[]): Promise<number> {
+  const { schema, columns } = await loadSchema(tx, workspaceId);
+  const checked = validate(schema, { attr: key, op: 'in', value: options }, { previouslyUsed: new Set([key]) });
+  if (!checked.ok) throw new Error(`contactsHolding: ${JSON.stringify(checked.issues)}`);
+  const matches = compileSql(checked.condition, { dialect: dialectOf(tx), columns, timeZone: 'UTC', now: 0, workspaceId });
+  const row = await tx.selectFrom('contacts as c').select((eb) => eb.fn.countAll().as('n')).where('c.workspace_id', '=', workspaceId).where(matches).executeTakeFirstOrThrow();
+  return Number(row.n);
 }
 
 /**

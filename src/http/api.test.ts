@@ -117,6 +117,20 @@ describe.each<Dialect>(['sqlite', 'postgres'])('the HTTP API on %s', (dialect) =
     await t.settle();
     expect((await req('GET', '/v1/contacts/attr-probe')).body.segments.map((m: { id: string }) => m.id)).toEqual([seg.body.id]);
 
+    // An option contacts hold cannot be removed (no condition could match it, no write restate it),
+    // whichever case they hold it in; once none does, it can.
+    expect((await req('POST', '/v1/attributes', { json: { key: 'region', type: 'enum', options: ['north', 'south', 'east'] } })).status).toBe(201);
+    expect((await req('POST', '/v1/contacts', { json: { id: 'north-1', attributes: { region: 'NORTH' } } })).status).toBe(201);
+    const held = await req('PATCH', '/v1/attributes/region', { json: { options: ['south'] } });
+    expectProblem(held, 409, 'options');
+    expect(held.body).toMatchObject({ code: 'option_in_use' });
+    expect(held.body.detail).toContain('options "north", "east" of "region" cannot be removed while 1 contact holds them');
+    expect((await req('PATCH', '/v1/attributes/region', { json: { options: ['north', 'south'] } })).status).toBe(200);
+    expect((await req('PATCH', '/v1/contacts/north-1', { json: { attributes: { region: null } } })).status).toBe(200);
+    expect((await req('PATCH', '/v1/attributes/region', { json: { options: ['south'] } })).body.options).toEqual(['south']);
+    expect((await req('DELETE', '/v1/contacts/north-1')).status).toBe(204);
+    expect((await req('DELETE', '/v1/attributes/region')).status).toBe(204);
+
     // Disabled: the segment using it keeps working; a new definition may not use it.
     expect((await req('PATCH', '/v1/attributes/plan', { json: { enabled: false } })).body.enabled).toBe(false);
     expectProblem(await req('POST', '/v1/segments', { json: { name: 'Pro only', condition: { attr: 'plan', op: 'eq', value: 'pro' } } }), 400, 'condition.attr');

@@ -34,6 +34,7 @@ const TITLES: Readonly<Record<string, [number, string]>> = {
   not_found: [404, 'Not found'],
   attribute_exists: [409, 'The attribute exists'],
   attribute_in_use: [409, 'The attribute is in use'],
+  option_in_use: [409, 'The option is held by contacts'],
   attribute_standard: [409, 'Standard attributes cannot be changed this way'],
   too_many_attributes: [409, 'The workspace has no storage slot left for this attribute type'],
   segment_cycle: [409, 'The definition would make a cycle'],
