@@ -58,7 +58,10 @@ describe.each<Dialect>(['sqlite', 'postgres'])('the HTTP API on %s', (dialect) =
     expect((await req('POST', '/v1/contacts', { json: { id: 'tz-new-year', attributes: { created_at: '2025-01-01T01:00:00Z' } } })).status).toBe(201);
     const seg = await req('POST', '/v1/segments', { json: { name: 'Joined 2025', condition: { attr: 'created_at', op: 'gte', value: '2025-01-01' } } });
     const instant = await req('POST', '/v1/segments', { json: { name: 'Joined since the instant', condition: { attr: 'created_at', op: 'gte', value: '2025-01-01T00:00:00Z' } } });
-    const recent = await req('POST', '/v1/segments', { json: { name: 'Joined lately', condition: { attr: 'created_at', op: 'within_last', value: { amount: 1000, unit: 'weeks' } } } });
+    const picked = await req('POST', '/v1/segments', { json: { name: 'Picked by hand', kind: 'manual' } });
+    expect(picked.status).toBe(201);
+    const recent = await req('POST', '/v1/segments', { json: { name: 'Joined lately', condition: { all: [
+      { attr: 'created_at', op: 'within_last', value: { amount: 1000, unit: 'weeks' } }, { attr: 'segments', op: 'not_contains', value: picked.body.id }] } } });
     const built = await req('POST', '/v1/segments', { json: { name: 'Not joined 2025', condition: { attr: 'segments', op: 'not_contains', value: seg.body.id } } });
     await t.settle();
     const members = async (id: string) => ((await req('GET', `/v1/segments/${id}/members`)).body.data as { id: string }[]).map((m) => m.id);
@@ -73,7 +76,7 @@ describe.each<Dialect>(['sqlite', 'postgres'])('the HTTP API on %s', (dialect) =
     expect(await members(seg.body.id)).not.toContain('tz-new-year');
     expect(await members(built.body.id)).toContain('tz-new-year');
     expect(await members(instant.body.id)).toContain('tz-new-year');
-    for (const other of [built, instant, recent, seg]) expect((await req('DELETE', `/v1/segments/${other.body.id}`)).status).toBe(204);
+    for (const other of [built, instant, recent, seg, picked]) expect((await req('DELETE', `/v1/segments/${other.body.id}`)).status).toBe(204);
     expect((await req('DELETE', '/v1/contacts/tz-new-year')).status).toBe(204);
   });
 
@@ -257,6 +260,14 @@ describe.each<Dialect>(['sqlite', 'postgres'])('the HTTP API on %s', (dialect) =
     expectProblem(await req('GET', '/v1/segments?cursor=bogus'), 400, 'cursor');
     expectProblem(await req('GET', '/v1/segments?limit=0'), 400, 'limit');
     expectProblem(await req('GET', '/v1/segments?limit=1001'), 400, 'limit');
+    // Every page size out of range or not a number says what it takes, never a pattern.
+    for (const path of ['/v1/segments?limit=', '/v1/events?limit=', '/v1/contacts?limit=', '/v1/imports?limit=']) {
+      for (const value of ['abc', '100000', '1e2', '%205', '-1', '0x10', '5.0']) {
+        const r = await req('GET', `${path}${value}`);
+        expectProblem(r, 400, 'limit');
+        expect(r.body.errors[0].message, `${path}${value}`).toMatch(/^expected a whole number from 1 to 1?00?0?$/);
+      }
+    }
     expectProblem(await req('GET', '/v1/segments?colour=red'), 400, 'colour');
     for (const name of names.filter((n) => n !== 'beta pages')) expect((await req('DELETE', `/v1/segments/${ids.get(name)}`)).status).toBe(204);
   });

@@ -206,11 +206,11 @@ export async function updateSegment(tx: Tx, workspaceId: string, id: string, inp
  * use day values"); the others, relative spans and instants included, mean what they meant.
  */
 export async function rebuildForTimeZone(tx: Tx, workspaceId: string, now = Date.now()): Promise<void> {
-  const all = await tx.selectFrom('segments').select(['id', 'version', 'condition']).where('workspace_id', '=', workspaceId).where('kind', '=', 'dynamic').execute();
+  const all = await tx.selectFrom('segments').select(['id', 'kind', 'version', 'condition']).where('workspace_id', '=', workspaceId).execute();
   const { schema } = await loadSchema(tx, workspaceId);
   const known = new Set(all.map((r) => r.id));
   // The segments built on these follow their new membership as they do any change of it.
-  const rows = all.filter((r) => r.condition !== null && usesDayValues(storedCondition(schema, r.condition, known)));
+  const rows = all.filter((r) => r.kind === 'dynamic' && r.condition !== null && usesDayValues(storedCondition(schema, r.condition, known)));
   for (const r of rows) {
     await tx.updateTable('segments').set({ version: r.version + 1, status: 'building', status_detail: null, updated_ms: now })
       .where('workspace_id', '=', workspaceId).where('id', '=', r.id).execute();

@@ -34,7 +34,7 @@ const ListQuery = Type.Object({
   condition: Type.Optional(Type.String({ maxLength: 1_000_000, description: 'a condition as JSON' })),
   sort: Type.Optional(Type.String({ maxLength: 64, description: 'created (default), updated, id, or an attribute key' })),
   order: Type.Optional(Type.Union([Type.Literal('asc'), Type.Literal('desc')])),
-  limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$' })),
+  limit: Type.Optional(Type.String({ maxLength: 20 })),
   cursor: Type.Optional(Type.String({ maxLength: 2000 })),
 }, { additionalProperties: false });
 const SearchBody = Type.Object({

@@ -38,7 +38,7 @@ const JobSchema = Type.Object({
   created_at: Type.String(), updated_at: Type.String(),
 });
 const ListQuery = Type.Object({
-  limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,3}$', description: 'imports per page, 1 to 100 (default 20)' })),
+  limit: Type.Optional(Type.String({ maxLength: 20, description: 'imports per page, 1 to 100 (default 20)' })),
   cursor: Type.Optional(Type.String({ maxLength: 100, description: 'the next_cursor of the previous page' })),
 }, { additionalProperties: false });
 const ImportQuery = Type.Object({ format: Type.Optional(Type.Union([Type.Literal('csv'), Type.Literal('jsonl')])) }, { additionalProperties: false });

@@ -65,7 +65,7 @@ const MembersQuery = Type.Object({
   order: Type.Optional(Type.Union([Type.Literal('asc'), Type.Literal('desc')])),
 }, { additionalProperties: false });
 const ListQuery = Type.Object({
-  limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$', description: 'segments per page, 1 to 1000 (default 1000)' })),
+  limit: Type.Optional(Type.String({ maxLength: 20, description: 'segments per page, 1 to 1000 (default 1000)' })),
   cursor: Type.Optional(Type.String({ maxLength: 600, description: 'the next_cursor of the previous page' })),
 }, { additionalProperties: false });
 
