@@ -386,7 +386,9 @@ describe.each<Dialect>(['sqlite', 'postgres'])('the HTTP API on %s', (dialect) =
     expect(ready.member_count).toBe(expected);
     expect(expected).toBeGreaterThan(0);
 
-    expectProblem(await req('POST', '/v1/segments', { json: { name: 'high mrr', condition: { attr: 'mrr', op: 'gt', value: 1 } } }), 409, 'name');
+    const taken = await req('POST', '/v1/segments', { json: { name: 'ＨＩＧＨ mrr ', condition: { attr: 'mrr', op: 'gt', value: 1 } } });
+    expectProblem(taken, 409, 'name');
+    expect(taken.body.detail).toBe(`the name "ＨＩＧＨ mrr" is taken by segment "High MRR" (${a.body.id}): names are compared ignoring case and width`);
     expectProblem(await req('POST', '/v1/segments', { json: { name: 'Bad', condition: { any: [{ attr: 'mrr', op: 'gt', value: '5' }] } } }), 400, 'condition.any[0].value');
     expectProblem(await req('POST', '/v1/segments', { json: { name: 'Bad', condition: { attr: 'nope', op: 'eq', value: 1 } } }), 400, 'condition.attr');
     expectProblem(await req('POST', '/v1/segments', { json: { name: 'Bad', condition: { attr: 'last_interaction_at', op: 'within_last', value: { amount: 'x', unit: 'days' } } } }), 400);

@@ -147,9 +147,11 @@ export function refuseCycleAmong(nodes: Parameters<typeof findCycle>[0], names: 
 }
 
 async function refuseTakenName(tx: Tx, workspaceId: string, name: string, except: string | null): Promise<void> {
-  let q = tx.selectFrom('segments').select('id').where('workspace_id', '=', workspaceId).where('name_folded', '=', fold(name.trim()));
+  let q = tx.selectFrom('segments').select(['id', 'name']).where('workspace_id', '=', workspaceId).where('name_folded', '=', fold(name.trim()));
   if (except) q = q.where('id', '!=', except);
-  if (await q.executeTakeFirst()) throw new Conflict('segment_name_taken', `a segment named "${name.trim()}" already exists`, 'name');
+  const taken = await q.executeTakeFirst();
+  // Named as stored: "FILE" is taken by "ﬁle" (names are compared folded), which the user must find.
+  if (taken) throw new Conflict('segment_name_taken', `the name ${JSON.stringify(name.trim())} is taken by segment ${JSON.stringify(taken.name)} (${taken.id}): names are compared ignoring case and width`, 'name');
 }
 
 async function enqueueBuild(tx: Tx, workspaceId: string, segmentId: string, version: number, now: number): Promise<void> {
