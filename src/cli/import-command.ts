@@ -151,12 +151,14 @@ function summary(file: string, format: ImportFormat, ledger: ImportLedger, secon
     lines.push('The rows counted here were written. Importing the same file again completes the import (rows already in are unchanged).');
   }
   if (ledger.createdWithoutKey > 0) {
-    lines.push(`Note: ${count(ledger.createdWithoutKey)} contacts were created from rows with no id, external_id or email; importing the file again creates them again.`);
+    lines.push(ledger.createdWithoutKey === 1
+      ? 'Note: 1 contact was created from a row with no id, external_id or email; importing the file again creates it again.'
+      : `Note: ${count(ledger.createdWithoutKey)} contacts were created from rows with no id, external_id or email; importing the file again creates them again.`);
   }
   if (ledger.rejected > 0) {
     const problems = ledger.rejections.length + ledger.rejectionsOmitted;
     const shown = ledger.rejections.slice(0, SHOWN_REJECTIONS);
-    lines.push(`Rejected rows (${problems === shown.length ? `all ${count(problems)}` : `the first ${shown.length} of ${count(problems)}`} problems):`);
+    lines.push(`Rejected rows (${problems === 1 ? 'one problem' : problems === shown.length ? `all ${count(problems)} problems` : `the first ${shown.length} of ${count(problems)} problems`}):`);
     for (const r of shown) lines.push(`  ${describeRejection(r)}`);
     if (errorsFile !== undefined) lines.push(`Every rejection is in ${errorsFile}.`);
     else if (problems > shown.length) lines.push('To get every rejection as CSV, import again with --errors FILE (rows already in are unchanged).');

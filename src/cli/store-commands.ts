@@ -262,7 +262,7 @@ export function registerStoreCommands(program: Command, setExit: (code: number) 
       if (due > 0) {
         process.stderr.write(`verify: ${due} contacts are due for the time refresh (the server's worker or \`segments work\` re-evaluates them within a minute); they were compared as of the instant before their membership could change\n`);
       }
-      process.stderr.write(differences.length === 0 ? 'verify: stored membership and counts equal a full recompute\n' : `verify: ${differences.length} differences\n`);
+      process.stderr.write(differences.length === 0 ? 'verify: stored membership and counts equal a full recompute\n' : `verify: ${differences.length === 1 ? '1 difference' : `${differences.length} differences`}\n`);
       return differences.length === 0 ? 0 : 1;
     }, { reads: true })));
 }

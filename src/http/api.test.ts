@@ -292,7 +292,9 @@ describe.each<Dialect>(['sqlite', 'postgres'])('the HTTP API on %s', (dialect) =
     const agent = (await req('POST', '/v1/tokens', { json: { name: 'no-seg agent', role: 'agent', agent_id: 'agent-noseg' } })).body.token;
     expect((await req('POST', '/v1/contacts/search', { json: { condition: { attr: 'segments', op: 'is_empty' } }, token: agent })).status).toBe(200);
     await req('PATCH', `/v1/segments/${manual.id}`, { json: { hidden_from: { agents: ['agent-noseg'] } } });
-    expectProblem(await req('POST', '/v1/contacts/search', { json: { condition: { attr: 'segments', op: 'is_empty' } }, token: agent }), 400, 'condition.op');
+    const hiddenFromAgent = await req('POST', '/v1/contacts/search', { json: { condition: { attr: 'segments', op: 'is_empty' } }, token: agent });
+    expectProblem(hiddenFromAgent, 400, 'condition.op');
+    expect(hiddenFromAgent.body.errors[0].message).toContain('some segments are hidden from you');
     expect((await req('DELETE', `/v1/segments/${manual.id}`)).status).toBe(204);
   });
 
@@ -634,7 +636,9 @@ describe.each<Dialect>(['sqlite', 'postgres'])('the HTTP API on %s', (dialect) =
     // With a body, it is read as the route's would be: a DELETE's JSON that is not JSON is still refused.
     expectProblem(await req('DELETE', '/v1/contacts/doomed', { body: '{', headers: { 'content-type': 'application/json' } }), 400);
     expectProblem(await req('POST', '/v1/contacts', { body: 'x'.repeat(3 * 1024 * 1024), headers: { 'content-type': 'application/json' } }), 413);
-    expectProblem(await req('POST', '/v1/contacts', { body: 'name=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } }), 415);
+    const form = await req('POST', '/v1/contacts', { body: 'name=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    expectProblem(form, 415);
+    expect(form.body.detail).toContain('send the body as application/json');
     // 1e400 parses to Infinity, which no number attribute holds.
     expectProblem(await req('POST', '/v1/contacts', { body: '{"attributes":{"mrr":1e400}}', headers: { 'content-type': 'application/json' } }), 400, 'attributes.mrr');
   });

@@ -62,7 +62,8 @@ export function problemOf(error: unknown): Problem {
   if (fastify.validation) return make(400, 'invalid_input', TITLES.invalid_input[1], undefined, validationIssues(fastify));
   switch (fastify.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE': return make(413, 'body_too_large', 'The body is too large', fastify.message);
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE': return make(415, 'unsupported_media_type', 'The content type is not accepted', fastify.message);
+    // Only the import takes another type than JSON, and it answers its own 415.
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE': return make(415, 'unsupported_media_type', 'The content type is not accepted', `${fastify.message}: send the body as application/json`);
     case 'FST_ERR_CTP_EMPTY_JSON_BODY': return make(400, 'invalid_json', TITLES.invalid_json[1], 'the body is empty');
     case 'FST_ERR_CTP_INVALID_JSON_BODY': return make(400, 'invalid_json', TITLES.invalid_json[1], fastify.message);
     default: break;
