@@ -1,6 +1,7 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { AttributeDef } from '../conditions/types.js';
-import { coerceValue, splitListCell } from './coerce.js';
+import { coerceValue, listCell, splitListCell } from './coerce.js';
 
 const def = (type: AttributeDef['type'], options?: string[]): AttributeDef => ({ key: 'x', type, ...(options && { options }) });
 const value = (d: AttributeDef, v: unknown, zone = 'UTC') => {
@@ -92,5 +93,22 @@ describe('coerceValue', () => {
   it('a CSV list cell is split on ";" and blank pieces are dropped', () => {
     expect(splitListCell('vip; lead;;')).toEqual(['vip', ' lead']);
     expect(splitListCell('')).toEqual([]);
+    // A JSON array of texts is read as one; what only looks like one is split as texts.
+    expect(splitListCell('["Tier;Gold","vip"]')).toEqual(['Tier;Gold', 'vip']);
+    expect(splitListCell('[urgent]')).toEqual(['[urgent]']);
+    expect(splitListCell('[1,2]')).toEqual(['[1,2]']);
+    expect(splitListCell('["a";"b"]')).toEqual(['["a"', '"b"]']);
+  });
+
+  it('a list written as a CSV cell reads back as the same texts, whatever they hold', () => {
+    expect(listCell(['vip', ' lead'])).toBe('vip; lead');
+    expect(listCell(['Tier;Gold'])).toBe('["Tier;Gold"]');
+    fc.assert(fc.property(fc.array(fc.oneof(fc.string(), fc.constantFrom(';', '[', ']', '[x]', ' ', '"', 'a;b', '[]'))), (items) => {
+      const kept = items.filter((item) => item.length > 0);
+      const cell = listCell(kept);
+      const back = splitListCell(cell);
+      // Blank texts survive only in the JSON form, which is chosen whenever one is there.
+      expect(back).toEqual(kept);
+    }), { numRuns: 2000 });
   });
 });

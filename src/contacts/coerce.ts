@@ -103,7 +103,27 @@ export function coerce(def: AttributeDef, value: unknown, timeZone: string): Sto
   }
 }
 
-/** A list cell of a CSV file: texts separated by `;` (blank pieces dropped). */
+/**
+ * A list cell of a CSV file: texts separated by `;` (blank pieces dropped), or a JSON array of
+ * texts — what `listCell` writes for a list that `;` cannot carry. A cell that only looks like one
+ * (`[urgent]`) is read as texts separated by `;`.
+ */
 export function splitListCell(cell: string): string[] {
+  if (cell.startsWith('[') && cell.endsWith(']')) {
+    try {
+      const items: unknown = JSON.parse(cell);
+      if (Array.isArray(items) && items.every((item) => typeof item === 'string')) return items as string[];
+    } catch { /* not JSON: texts separated by ; */ }
+  }
   return cell.split(';').filter((piece) => !isBlank(piece));
+}
+
+/**
+ * A list as a CSV cell that splitListCell reads back to the same texts: separated by `;`, or as a
+ * JSON array when a text holds a `;` or is blank, or the cell would read as an array.
+ */
+export function listCell(items: readonly string[]): string {
+  const joined = items.join(';');
+  const plain = items.every((item) => !item.includes(';') && !isBlank(item)) && !(joined.startsWith('[') && joined.endsWith(']'));
+  return plain ? joined : JSON.stringify(items);
 }

@@ -9,6 +9,7 @@
 import type { StoredValues } from '../conditions/contact-values.js';
 import type { Schema } from '../conditions/types.js';
 import type { StoredContact } from './contact-store.js';
+import { listCell } from './coerce.js';
 
 const ESCAPE_ON_EXPORT = /^'*[=+\-@\t\r]/;
 const ESCAPED_ON_EXPORT = /^'+[=+\-@\t\r]/;
@@ -47,7 +48,7 @@ export async function* contactsCsv(schema: Schema, pages: AsyncIterable<readonly
     let chunk = '';
     for (const c of contacts) {
       const view = attributesView(schema, c.values);
-      chunk += csvLine([c.id, ...columns.map((k) => { const v = view[k]; return v === undefined ? '' : typeof v === 'number' ? v : Array.isArray(v) ? v.join(';') : String(v); })]);
+      chunk += csvLine([c.id, ...columns.map((k) => { const v = view[k]; return v === undefined ? '' : typeof v === 'number' ? v : Array.isArray(v) ? listCell(v as string[]) : String(v); })]);
     }
     yield chunk;
   }
