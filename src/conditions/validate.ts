@@ -319,7 +319,6 @@ const SHAPE_WORDS: Record<OperandShape, string> = {
   span: '{"amount": n, "unit": "minutes" | "hours" | "days" | "weeks"}',
 };
 
-/** Every attribute key a validated condition reads (for disabled-attribute and dependency checks). */
 /**
  * Whether a rule compares a date with a calendar day (`2025-03-04`): days are read in the
  * workspace's time zone, so such a condition's members change with it; instants and relative
@@ -335,6 +334,7 @@ export function usesDayValues(condition: Condition): boolean {
   return condition.children.some(usesDayValues);
 }
 
+/** Every attribute key a validated condition reads (for disabled-attribute and dependency checks). */
 export function attributesUsed(condition: Condition): Set<string> {
   const keys = new Set<string>();
   const visit = (c: Condition): void => {
