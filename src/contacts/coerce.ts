@@ -69,6 +69,7 @@ export function coerce(def: AttributeDef, value: unknown, timeZone: string): Sto
     case 'boolean': {
       if (typeof value === 'boolean') return value;
       if (value === 0 || value === 1) return value === 1;
+      if (typeof value === 'number') return fail(`expected true, false, yes, no, 1 or 0, got ${show(value)}`);
       if (typeof value !== 'string') return fail(`expected true or false, got ${show(value)}`);
       const text = value.trim().toLowerCase();
       if (text === '') return null;
