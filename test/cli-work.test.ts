@@ -74,6 +74,9 @@ describe('segments segment members', () => {
     const bad = run('segment', 'members', id, '--limit', '0');
     expect(bad.status).toBe(2);
     expect(bad.stderr).toContain('limit');
+    const words = run('segment', 'members', id, '--limit', 'abc');
+    expect(words.status).toBe(2);
+    expect(words.stderr).toContain('--limit must be a whole number from 1 to 1000, got "abc"');
   });
 });
 

@@ -72,6 +72,13 @@ async function build(app: App): Promise<void> {
   });
 }
 
+/** A --limit option: digits, from `min` to `max`; refused naming what was given ("abc", not null). */
+function limitOption(text: string, min: number, max: number): number {
+  const limit = /^[0-9]{1,9}$/.test(text) ? Number(text) : NaN;
+  if (!(limit >= min && limit <= max)) throw new DomainError('invalid_limit', `--limit must be a whole number from ${min} to ${max}, got ${JSON.stringify(text)}`);
+  return limit;
+}
+
 export function registerStoreCommands(program: Command, setExit: (code: number) => void): void {
   const attribute = program.command('attribute').description('the attribute schema of a workspace');
   addStoreOptions(attribute.command('create').description('create a custom attribute and print it as JSON, as the API shows it: segments attribute create plan_tier enum --options free,pro')
@@ -151,8 +158,7 @@ export function registerStoreCommands(program: Command, setExit: (code: number) 
     .description('what a condition would select before it is saved: its count and first members; with --segment, how many contacts the edit of that segment would add and remove')
     .argument('<condition>', 'the condition as JSON').option('--segment <id>', 'the segment whose edit this is').option('--limit <n>', 'members to show, 0 to 100', '20'))
     .action(async (condition: string, opts: StoreOptions & { segment?: string; limit: string }) => setExit(await withApp(opts, async (app) => {
-      const limit = Number(opts.limit);
-      if (!Number.isInteger(limit) || limit < 0 || limit > 100) throw new DomainError('invalid_limit', `--limit must be a whole number from 0 to 100, got ${JSON.stringify(opts.limit)}`);
+      const limit = limitOption(opts.limit, 0, 100);
       const state = await app.states.get(app.database.db, opts.workspace);
       if (opts.segment !== undefined && !state.byId.has(opts.segment)) throw new NotFound('segment', opts.segment);
       const parsed = readConditionArgument(state, condition, 'the condition', {
@@ -182,7 +188,7 @@ export function registerStoreCommands(program: Command, setExit: (code: number) 
   addStoreOptions(segment.command('members').description('a page of a segment\'s members (contact id, member since), oldest contact first; the next page\'s cursor goes to standard error')
     .argument('<id>').option('--limit <n>', `members per page, 1 to ${MAX_PAGE}`, '100').option('--after <cursor>', 'the cursor a previous page printed'))
     .action(async (id: string, opts: StoreOptions & { limit: string; after?: string }) => setExit(await withApp(opts, async (app) => {
-      const page = await listMembers(app.database.db, opts.workspace, id, { limit: Number(opts.limit), after: opts.after ?? null });
+      const page = await listMembers(app.database.db, opts.workspace, id, { limit: limitOption(opts.limit, 1, MAX_PAGE), after: opts.after ?? null });
       for (const m of page.members) process.stdout.write(`${m.id}\t${new Date(m.since).toISOString()}\n`);
       if (page.next) process.stderr.write(`more: --after ${page.next}\n`);
       return 0;
