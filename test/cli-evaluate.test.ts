@@ -37,10 +37,13 @@ describe.each(engines)('segments evaluate ($name)', ({ args, skip }) => {
     }
   });
 
-  it.skipIf(skip)('runs the bundled example', () => {
-    const r = run(['evaluate', ...args], readFileSync(`${root}examples/evaluate-vip.json`, 'utf8'));
-    expect(r.status, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout)).toEqual(['c1', 'c3']);
+  it.skipIf(skip)('runs the bundled example, also saved with a byte-order mark', () => {
+    const text = readFileSync(`${root}examples/evaluate-vip.json`, 'utf8');
+    for (const input of [text, `\ufeff${text}`]) {
+      const r = run(['evaluate', ...args], input);
+      expect(r.status, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout)).toEqual(['c1', 'c3']);
+    }
   });
 
   it.skipIf(skip)('keeps numeric ids as numbers and coerces contact values as ingest does', () => {
