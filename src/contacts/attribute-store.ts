@@ -117,8 +117,8 @@ export async function getAttribute(db: Tx, workspaceId: string, key: string): Pr
  */
 export async function updateAttribute(tx: Tx, workspaceId: string, key: string, patch: { label?: string; options?: string[]; enabled?: boolean },
   usedBy: (key: string) => Promise<string[]> = async () => []): Promise<AttributeDef> {
-  const { schema } = await loadSchema(tx, workspaceId);
-  const current = schema.find((a) => a.key === key);
+  const workspace = await loadSchema(tx, workspaceId);
+  const current = workspace.schema.find((a) => a.key === key);
   if (!current) throw new NotFound('attribute', key);
   const issues: ValidationIssue[] = [];
   const next = validateAttributeDef({ ...current, ...patch }, '', issues);
@@ -133,7 +133,7 @@ export async function updateAttribute(tx: Tx, workspaceId: string, key: string, 
     const named = `${removed.length === 1 ? 'option' : 'options'} ${removed.map((o) => JSON.stringify(o)).join(', ')} of "${key}"`;
     const users = await usedBy(key);
     if (users.length > 0) throw new Conflict('attribute_in_use', `${named} cannot be removed while ${users.join(', ')} ${users.length === 1 ? 'uses' : 'use'} the attribute`);
-    const holders = await contactsHolding(tx, workspaceId, key, removed);
+    const holders = await contactsHolding(tx, workspace, workspaceId, key, removed);
     if (holders > 0) {
       throw new Conflict('option_in_use', `${named} cannot be removed while ${holders === 1 ? '1 contact holds' : `${holders} contacts hold`} ${removed.length === 1 ? 'it' : 'them'}: a value no option names could neither be matched by a condition nor written again (give those contacts another value first)`, 'options');
     }
@@ -147,8 +147,7 @@ export async function updateAttribute(tx: Tx, workspaceId: string, key: string, 
 }
 
 /** How many contacts of the workspace hold one of these options of an enum attribute (compared folded, as conditions compare). */
-async function contactsHolding(tx: Tx, workspaceId: string, key: string, options: readonly string[]): Promise<number> {
-  const { schema, columns } = await loadSchema(tx, workspaceId);
+async function contactsHolding(tx: Tx, { schema, columns }: WorkspaceSchema, workspaceId: string, key: string, options: readonly string[]): Promise<number> {
   const checked = validate(schema, { attr: key, op: 'in', value: options }, { previouslyUsed: new Set([key]) });
   if (!checked.ok) throw new Error(`contactsHolding: ${JSON.stringify(checked.issues)}`);
   const matches = compileSql(checked.condition, { dialect: dialectOf(tx), columns, timeZone: 'UTC', now: 0, workspaceId });
