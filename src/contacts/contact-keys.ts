@@ -39,6 +39,16 @@ export function hasIdentityKey(dialect: Dialect, alias: string, ws: string, colu
     where k.workspace_id = ${ws} and k.kind = ${sql.lit(KIND_OF[column])} and k.key in (${list})))`;
 }
 
+/**
+ * Which of the contacts whose `key` (e-mail or external id) folds to the one a write gives it names
+ * (`candidates` in creation order): the first whose key is exactly `text`, else the first. Keys are
+ * not unique, and external ids from other systems are often case-sensitive (Salesforce's `…AbCdE`
+ * and `…abcde` are two records). `valuesOf` gives a candidate's stored values.
+ */
+export function contactNamedBy<T>(candidates: readonly T[], key: 'email' | 'external_id', text: string, valuesOf: (candidate: T) => Readonly<Record<string, unknown>>): T | undefined {
+  return (candidates.length > 1 ? candidates.find((c) => valuesOf(c)[key] === text) : undefined) ?? candidates[0];
+}
+
 /** Contacts created since the last merge, per workspace, in this process (no entry: not counted yet). */
 const createdSinceMerge = new Map<string, number>();
 

@@ -6,7 +6,7 @@ import { fold } from '../conditions/fold.js';
 import type { Tx } from '../db/write-transaction.js';
 import { dialectOf } from '../db/write-transaction.js';
 import { EMAIL_COLUMN, EXTERNAL_ID_COLUMN } from './attribute-store.js';
-import { hasIdentityKey } from './contact-keys.js';
+import { contactNamedBy, hasIdentityKey } from './contact-keys.js';
 
 export interface StoredContact {
   readonly pk: number;
@@ -31,8 +31,8 @@ export function newContactId(): string {
 
 /**
  * The contact a write names: by `id`, else by `external_id`, else by `email` — compared folded, and
- * of several contacts with that key the one whose key is exactly as given, else the first created
- * (as the write path picks: contact-batch.ts). On PostgreSQL the rows are locked until the
+ * of several contacts with that key the one `contactNamedBy` picks, as the write path does
+ * (contact-batch.ts). On PostgreSQL the rows are locked until the
  * transaction ends, so two writers of one contact are serialised and neither merges from a stale read.
  */
 export async function findContact(tx: Tx, workspaceId: string, by: { id?: string; externalId?: string; email?: string }): Promise<StoredContact | null> {
@@ -49,7 +49,7 @@ export async function findContact(tx: Tx, workspaceId: string, by: { id?: string
   q = q.orderBy('c.pk');
   if (dialectOf(tx) === 'postgres') q = q.forUpdate();
   const contacts = (await q.execute()).map(toContact);
-  return (key && contacts.find((c) => c.values[key.attribute] === key.text)) ?? contacts[0] ?? null;
+  return (key ? contactNamedBy(contacts, key.attribute, key.text, (c) => c.values) : contacts[0]) ?? null;
 }
 
 export async function deleteContactRow(tx: Tx, pk: number): Promise<void> {

@@ -10,7 +10,7 @@ import type { PreparedContact, StoredValue, StoredValues } from '../conditions/c
 import { fold } from '../conditions/fold.js';
 import { EMAIL_COLUMN, EXTERNAL_ID_COLUMN } from '../contacts/attribute-store.js';
 import { listValuesOf, slotValue, slotValuesOf } from '../contacts/contact-columns.js';
-import { hasIdentityKey, noteCreatedContacts } from '../contacts/contact-keys.js';
+import { contactNamedBy, hasIdentityKey, noteCreatedContacts } from '../contacts/contact-keys.js';
 import { readContactInput } from '../contacts/contact-input.js';
 import type { ContactInput } from '../contacts/contact-input.js';
 import { newContactId } from '../contacts/contact-store.js';
@@ -86,25 +86,19 @@ class KeyIndex {
     if (at >= 0) list!.splice(at, 1);
   }
 
-  /** The first-created contact with this folded key; of several, the first that `exact` accepts if any does. */
-  first(key: string | undefined, exact?: (entry: Entry) => boolean): Entry | undefined {
-    const list = key === undefined ? undefined : this.map.get(key);
-    if (!list) return undefined;
-    return (list.length > 1 && exact ? list.find(exact) : undefined) ?? list[0];
+  first(key: string | undefined): Entry | undefined {
+    return key === undefined ? undefined : this.map.get(key)?.[0];
+  }
+
+  /** The contact an upsert naming this e-mail or external id (`text`) writes to, of those whose key folds alike (contactNamedBy). */
+  named(attribute: 'email' | 'external_id', text: string | undefined): Entry | undefined {
+    const list = text === undefined ? undefined : this.map.get(fold(text));
+    return list && contactNamedBy(list, attribute, text!, valuesOf);
   }
 }
 
-/**
- * Whether the entry's stored `key` is exactly `text`. External ids and e-mails are looked up
- * folded, and are not unique: of two contacts whose external ids differ only in case (a
- * Salesforce id `…AbCdE` and another `…abcde`), an upsert naming one exactly must update that one,
- * not the first created.
- */
-function hasExactly(key: 'external_id' | 'email', text: string | undefined): ((entry: Entry) => boolean) | undefined {
-  if (text === undefined) return undefined;
-  // A drafted entry keeps its values in its document until it is read again (undraft).
-  return (entry) => (entry.draft ? (JSON.parse(entry.draft.document) as Record<string, unknown>) : entry.values)[key] === text;
-}
+/** An entry's stored values; a drafted entry keeps them in its document until it is read again (undraft). */
+const valuesOf = (entry: Entry): Readonly<Record<string, unknown>> => (entry.draft ? JSON.parse(entry.draft.document) as Record<string, unknown> : entry.values);
 
 /** The row's draft, when it was drafted under this state's configuration at this `now` (new-contact-draft.ts). */
 function usableDraft(state: WorkspaceState, row: SinkRow, now: number): NewContactDraft | undefined {
@@ -194,8 +188,7 @@ export async function writeContactBatch(tx: Tx, state: WorkspaceState, rows: Rea
     const externalId = lookupText(changes, 'external_id'), email = lookupText(changes, 'email');
     let entry = input.id !== undefined
       ? byId.first(input.id)
-      : byExternalId.first(externalId === undefined ? undefined : fold(externalId), hasExactly('external_id', externalId))
-        ?? byEmail.first(email === undefined ? undefined : fold(email), hasExactly('email', email));
+      : byExternalId.named('external_id', externalId) ?? byEmail.named('email', email);
     const isNew = entry === undefined;
     if (entry) undraft(state, entry);
     const merged: Record<string, StoredValue> = Object.assign(Object.create(null) as Record<string, StoredValue>, entry?.values);
