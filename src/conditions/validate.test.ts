@@ -365,6 +365,9 @@ describe('segments', () => {
       const result = validate(schema, input, inSegment);
       expect(result.ok ? [] : result.issues).toEqual([{ path: 'op', message }]);
     }
+    // Restricted for another reason (an agent's filter with segments hidden from it): that reason.
+    const because = validate(schema, seg('is_empty'), { ...inSegment, membershipOperatorsBecause: 'some are hidden' });
+    expect(because.ok ? [] : because.issues).toEqual([{ path: 'op', message: `"segments" takes ${takes} only here: some are hidden` }]);
   });
 
   it('takes is_empty and is_not_empty in a conversation rule, and still checks the ids', () => {

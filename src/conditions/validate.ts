@@ -22,6 +22,11 @@ export interface ValidateOptions {
    */
   readonly segments?: 'list' | 'segment' | 'conversation';
   readonly isKnownSegment?: (id: string) => boolean;
+  /**
+   * With `segments: 'segment'` for another reason than a segment's own condition (a filter of an
+   * agent from whom segments are hidden): that reason, given when an operator is refused.
+   */
+  readonly membershipOperatorsBecause?: string;
 }
 
 export type ValidationResult =
@@ -162,7 +167,9 @@ class Validator {
     const spec = OPERATORS[op];
     const shape = spec.shapes[attribute.type];
     if (attribute.key === SEGMENTS_FIELD && this.options.segments === 'segment' && !SEGMENT_MEMBERSHIP_OPERATORS.includes(op)) {
-      return this.issue(opPath, `in a segment's condition "segments" takes ${SEGMENT_MEMBERSHIP_OPERATORS.join(', ')} only`);
+      const because = this.options.membershipOperatorsBecause;
+      const takes = `"segments" takes ${SEGMENT_MEMBERSHIP_OPERATORS.join(', ')} only`;
+      return this.issue(opPath, because === undefined ? `in a segment's condition ${takes}` : `${takes} here: ${because}`);
     }
     if (!shape) {
       return this.issue(opPath, `"${op}" does not apply to a ${attribute.type} attribute; use one of ${operatorsFor(attribute.type).join(', ')}`);

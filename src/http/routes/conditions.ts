@@ -25,14 +25,9 @@ export async function readCondition(
   const segments = use === 'filter' && hidden.size === 0 ? 'conversation' : 'segment';
   const result = validate(state.schema, input, {
     segments, isKnownSegment: (id) => state.byId.has(id) && !hidden.has(id), previouslyUsed: attributesAnEditKeeps(state, editing),
+    // An agent's filter is read as a segment's condition only because segments are hidden from it.
+    membershipOperatorsBecause: use === 'filter' ? 'some segments are hidden from you, and is_empty / is_not_empty would count them' : undefined,
   });
-  if (!result.ok) {
-    // An agent's filter is read as a segment's condition only because segments are hidden from it:
-    // say so, not that this is a segment's condition.
-    const why = (message: string) => (use === 'filter' && message.startsWith('in a segment\'s condition "segments" takes')
-      ? `"segments" takes contains, not_contains, in, not_in only here: some segments are hidden from you, and is_empty / is_not_empty would count them`
-      : message);
-    throw new InvalidInput('invalid condition', result.issues.map((i) => ({ path: i.path ? `${path}.${i.path}` : path, message: why(i.message) })));
-  }
+  if (!result.ok) throw new InvalidInput('invalid condition', result.issues.map((i) => ({ path: i.path ? `${path}.${i.path}` : path, message: i.message })));
   return result.condition;
 }
