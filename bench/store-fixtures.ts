@@ -143,7 +143,10 @@ export async function openPopulatedStore(dialect: Dialect, n: number, log: (text
 }
 
 async function dropEverything(database: Database): Promise<void> {
-  if (database.dialect === 'postgres') await sql`DROP VIEW IF EXISTS segment_member_order`.execute(database.db);
-  const tables = ['webhook_deliveries', 'webhook_subscriptions', 'import_jobs', 'api_tokens', 'segment_event_blocks', 'segment_events', 'segment_builds', 'segment_jobs', 'segment_members_pending', 'segment_member_order', 'segment_members', 'segment_counts', 'segment_hidden_from', 'segments', 'contact_list_values', 'contact_documents', 'contacts', 'attributes', 'workspaces', 'kysely_migration', 'kysely_migration_lock'];
+  // segment_member_order: a view on PostgreSQL, and on SQLite since migration 0013 (a table before).
+  const orderIsView = database.dialect === 'postgres'
+    || (await sql<{ type: string }>`select type from sqlite_master where name = 'segment_member_order'`.execute(database.db)).rows[0]?.type === 'view';
+  if (orderIsView) await sql`DROP VIEW IF EXISTS segment_member_order`.execute(database.db);
+  const tables = ['webhook_deliveries', 'webhook_subscriptions', 'import_jobs', 'api_tokens', 'segment_event_blocks', 'segment_events', 'segment_builds', 'segment_jobs', 'segment_members_pending', 'segment_member_order', 'segment_member_blocks', 'segment_members', 'segment_counts', 'segment_hidden_from', 'segments', 'contact_list_values', 'contact_documents', 'contact_keys', 'contact_keys_recent', 'contacts', 'attributes', 'workspaces', 'kysely_migration', 'kysely_migration_lock'];
   for (const t of tables) await sql`DROP TABLE IF EXISTS ${sql.id(t)}`.execute(database.db);
 }

@@ -184,6 +184,12 @@ function compileList(rule: RuleNode, { ctx, d, alias }: State, kind: 'list' | 'm
   return unsupported(rule);
 }
 
+/** SQLite: a range of segment_member_order's blocks (its `block` column, indexed), `to` included. */
+export interface MemberBlocks {
+  readonly from: number;
+  readonly to?: number;
+}
+
 /**
  * The stored members of the segments that `test` admits (`test(segment_id column)`), as rows of
  * contact_pk (a contact in two of them is two rows); with `afterPk`, only contacts above it.
@@ -191,16 +197,20 @@ function compileList(rule: RuleNode, { ctx, d, alias }: State, kind: 'list' | 'm
  * a segment's members in order are read from segment_member_order, which on SQLite is behind for
  * the contacts listed in segment_members_pending: for those, their segment_members rows are read
  * instead (segments/member-order.ts). On PostgreSQL both orders are indexes of segment_members.
- * CROSS JOIN keeps SQLite's join order, the listed contacts first (see member-order.ts).
+ * CROSS JOIN keeps SQLite's join order, the listed contacts first (see member-order.ts). On SQLite
+ * segment_member_order is a view of blocks of pks: `blocks` limits the read of it to those, by
+ * their index (the caller, which knows the blocks' size, says which hold the pks it wants).
  */
-export function membersOfSegment(d: SqlDialect, workspaceId: SqlFragment, test: (segmentColumn: SqlFragment) => SqlFragment, afterPk?: number): SqlFragment {
+export function membersOfSegment(d: SqlDialect, workspaceId: SqlFragment, test: (segmentColumn: SqlFragment) => SqlFragment, afterPk?: number, blocks?: MemberBlocks): SqlFragment {
   const select = (alias: string) => sql.ref(`${alias}.contact_pk`);
   const above = (alias: string) => (afterPk === undefined ? sql`` : sql` AND ${sql.ref(`${alias}.contact_pk`)} > ${d.integer(afterPk)}`);
   if (d.name === 'postgres') {
     return sql`SELECT ${select('m')} FROM ${sql.table(MEMBERS_TABLE)} AS m WHERE m.workspace_id = ${workspaceId} AND ${test(sql.ref('m.segment_id'))}${above('m')}`;
   }
+  const inBlocks = blocks === undefined ? sql``
+    : sql` AND o.block >= ${d.integer(blocks.from)}${blocks.to === undefined ? sql`` : sql` AND o.block <= ${d.integer(blocks.to)}`}`;
   return sql`SELECT ${select('o')} FROM ${sql.table(MEMBER_ORDER_TABLE)} AS o
-      WHERE o.workspace_id = ${workspaceId} AND ${test(sql.ref('o.segment_id'))}${above('o')}
+      WHERE o.workspace_id = ${workspaceId} AND ${test(sql.ref('o.segment_id'))}${inBlocks}${above('o')}
         AND o.contact_pk NOT IN (SELECT p.contact_pk FROM ${sql.table(MEMBERS_PENDING_TABLE)} AS p WHERE p.workspace_id = ${workspaceId})
     UNION ALL
     SELECT ${select('m')} FROM ${sql.table(MEMBERS_PENDING_TABLE)} AS p

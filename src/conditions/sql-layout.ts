@@ -34,6 +34,9 @@ export const LIST_VALUES_TABLE = 'contact_list_values';
 /** The stored membership: one row per (segment, member contact), keyed by contact. */
 export const MEMBERS_TABLE = 'segment_members';
 
-/** The same rows keyed by segment: on SQLite a copy, behind for the contacts in MEMBERS_PENDING_TABLE (segments/member-order.ts). */
+/**
+ * The same rows keyed by segment: on SQLite a copy, behind for the contacts in MEMBERS_PENDING_TABLE
+ * (segments/member-order.ts), and a view of blocks of pks, with the block of each row (`block`).
+ */
 export const MEMBER_ORDER_TABLE = 'segment_member_order';
 export const MEMBERS_PENDING_TABLE = 'segment_members_pending';

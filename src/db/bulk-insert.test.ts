@@ -50,6 +50,23 @@ describe.each<Dialect>(['sqlite', 'postgres'])('insertRows on %s', (dialect) => 
     }
   });
 
+  it.skipIf(dialect === 'postgres' && pgUrl === null)('replaces the named columns of a row whose key is taken (an upsert), and inserts the others', async () => {
+    const { database, close } = await openTestDatabase(dialect, pgUrl);
+    try {
+      await sql`create table probe_upsert (ws text not null, k integer not null, v text not null, kept text, primary key (ws, k))`.execute(database.db);
+      await insertRows(database.db, 'probe_upsert', ['k', 'v', 'kept'], [[1, 'one', 'x1'], [2, 'two', 'x2']], { same: { ws: 'w' } });
+      const upsert = { key: ['ws', 'k'], set: ['v'] };
+      // 5,000 rows: several statements on SQLite; the taken keys among them, first and last.
+      const rows = Array.from({ length: 5_000 }, (_, i) => [i + 1, `new${i + 1}`, 'y']);
+      await insertRows(database.db, 'probe_upsert', ['k', 'v', 'kept'], rows, { same: { ws: 'w' }, onConflictUpdate: upsert });
+      const stored = await database.db.selectFrom('probe_upsert' as never).select(['k', 'v', 'kept'] as never).orderBy('k' as never).execute();
+      expect(stored).toEqual(rows.map(([k, v], i) => ({ k, v, kept: i < 2 ? `x${k}` : 'y' })));
+      await expect(insertRows(database.db, 'probe_upsert', ['k', 'v'], [[1, 'x']], { same: { ws: 'w' }, onConflictUpdate: { key: ['ws', 'k'], set: ['v = 1; --'] } })).rejects.toThrow(/not a plain lower-case name/);
+    } finally {
+      await close();
+    }
+  });
+
   it.skipIf(dialect === 'postgres' && pgUrl === null)('stores texts, numbers and NULLs exactly as given, and skips conflicting rows when asked', async () => {
     const { database, close } = await openTestDatabase(dialect, pgUrl);
     try {

@@ -26,6 +26,8 @@ export interface InsertOptions {
   readonly same?: Readonly<Record<string, unknown>>;
   readonly returning?: readonly string[];
   readonly onConflictDoNothing?: boolean;
+  /** A row whose `key` is taken replaces that row's `set` columns (an upsert). */
+  readonly onConflictUpdate?: { readonly key: readonly string[]; readonly set: readonly string[] };
 }
 
 /**
@@ -44,7 +46,7 @@ export async function insertRows(
   tx: Tx, table: string, columns: readonly string[], rows: readonly (readonly unknown[])[], options: InsertOptions = {},
 ): Promise<Record<string, unknown>[]> {
   const same = Object.entries(options.same ?? {});
-  checkNames('insertRows', [table, ...same.map(([name]) => name), ...columns, ...(options.returning ?? [])]);
+  checkNames('insertRows', [table, ...same.map(([name]) => name), ...columns, ...(options.returning ?? []), ...(options.onConflictUpdate?.key ?? []), ...(options.onConflictUpdate?.set ?? [])]);
   if (rows.length === 0) return [];
   if (dialectOf(tx) === 'postgres') return insertByArrays(tx, table, columns, rows, same, options);
   const out: Record<string, unknown>[] = [];
@@ -116,9 +118,12 @@ function columnTypes(tx: Tx, table: string, fresh: boolean): Promise<Map<string,
   return types;
 }
 
-/** What follows an insert's rows: `on conflict do nothing`, `returning …`. */
+/** What follows an insert's rows: `on conflict do nothing` or `… do update`, `returning …`. */
 function insertTail(options: InsertOptions): string {
-  return `${options.onConflictDoNothing ? ' on conflict do nothing' : ''}${options.returning ? ` returning ${options.returning.map((c) => `"${c}"`).join(', ')}` : ''}`;
+  const update = options.onConflictUpdate;
+  const conflict = options.onConflictDoNothing ? ' on conflict do nothing'
+    : update ? ` on conflict (${update.key.map((c) => `"${c}"`).join(', ')}) do update set ${update.set.map((c) => `"${c}" = excluded."${c}"`).join(', ')}` : '';
+  return `${conflict}${options.returning ? ` returning ${options.returning.map((c) => `"${c}"`).join(', ')}` : ''}`;
 }
 
 /**
@@ -144,7 +149,7 @@ function failNotAbort(options: InsertOptions): string {
  */
 const insertTexts = new Map<string, string>();
 function insertText(table: string, same: readonly string[], columns: readonly string[], size: number, options: InsertOptions): string {
-  const key = `${table} ${same.join(',')} ${columns.join(',')} ${size} ${options.onConflictDoNothing === true} ${options.returning?.join(',') ?? ''}`;
+  const key = `${table} ${same.join(',')} ${columns.join(',')} ${size} ${insertTail(options)}`;
   let text = insertTexts.get(key);
   if (text === undefined) {
     const tuple = `(${[...same.map((name) => `@${name}`), ...columns.map(() => '?')].join(', ')})`;

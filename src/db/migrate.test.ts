@@ -20,7 +20,7 @@ async function columnsOf(database: Database, table: string): Promise<string[]> {
   return found ? found.columns.map((c) => c.name) : [];
 }
 
-const ALL_MIGRATIONS = ['0001_contacts', '0002_segments', '0003_contact_documents', '0004_access', '0005_webhooks', '0006_segment_counts', '0007_memberships_by_contact', '0008_event_blocks', '0009_webhook_filters', '0010_member_order', '0011_horizon_buckets', '0012_contact_key_tiers'];
+const ALL_MIGRATIONS = ['0001_contacts', '0002_segments', '0003_contact_documents', '0004_access', '0005_webhooks', '0006_segment_counts', '0007_memberships_by_contact', '0008_event_blocks', '0009_webhook_filters', '0010_member_order', '0011_horizon_buckets', '0012_contact_key_tiers', '0013_member_blocks'];
 
 /** What every dialect must give: the tables, the slots, the keys, and a migration run only once. */
 async function checkMigrations(database: Database): Promise<void> {
@@ -92,7 +92,7 @@ async function checkEventsMove(database: Database): Promise<void> {
   for (const [ws, type, segment, contact] of [['w1', 'segment.entered', 'sg_a', 'c1'], ['w2', 'segment.entered', 'sg_b', 'x"1'], ['w1', 'segment.left', 'sg_a', 'c1'], ['w1', 'segment.deleted', 'sg_a', null]]) {
     await sql`insert into segment_events (workspace_id, type, segment_id, segment_version, contact_id, at_ms) values (${ws}, ${type}, ${segment}, 3, ${contact}, 1000)`.execute(database.db);
   }
-  expect(await migrateToLatest(database)).toEqual(['0008_event_blocks', '0009_webhook_filters', '0010_member_order', '0011_horizon_buckets', '0012_contact_key_tiers']);
+  expect(await migrateToLatest(database)).toEqual(['0008_event_blocks', '0009_webhook_filters', '0010_member_order', '0011_horizon_buckets', '0012_contact_key_tiers', '0013_member_blocks']);
   const w1 = await readEvents(database.db, 'w1');
   expect(w1).toEqual([
     { seq: 1, type: 'segment.entered', segmentId: 'sg_a', segmentVersion: 3, contactId: 'c1', at: 1000 },
@@ -111,11 +111,12 @@ async function checkEventsMove(database: Database): Promise<void> {
  */
 async function checkMembersMove(database: Database): Promise<void> {
   await migrateUpTo(database, '0009_webhook_filters');
-  const rows = [['w1', 'sg_b', 2, 20], ['w1', 'sg_a', 3, 30], ['w1', 'sg_a', 1, 10], ['w2', 'sg_a', 1, 11]] as const;
+  // pks in three blocks of the segment order (migration 0013: blocks of 256)
+  const rows = [['w1', 'sg_b', 2, 20], ['w1', 'sg_a', 3, 30], ['w1', 'sg_a', 1, 10], ['w2', 'sg_a', 1, 11], ['w1', 'sg_a', 700, 70], ['w1', 'sg_a', 256, 25], ['w1', 'sg_a', 255, 24]] as const;
   for (const [ws, segment, pk, since] of rows) {
     await sql`insert into segment_members (workspace_id, segment_id, contact_pk, since_ms) values (${ws}, ${segment}, ${pk}, ${since})`.execute(database.db);
   }
-  expect(await migrateToLatest(database)).toEqual(['0010_member_order', '0011_horizon_buckets', '0012_contact_key_tiers']);
+  expect(await migrateToLatest(database)).toEqual(['0010_member_order', '0011_horizon_buckets', '0012_contact_key_tiers', '0013_member_blocks']);
   const expected = [...rows].map((r) => [...r]).sort((a, b) => String(a.slice(0, 2)).localeCompare(String(b.slice(0, 2))) || Number(a[2]) - Number(b[2]));
   const members = await database.db.selectFrom('segment_members').select(['workspace_id', 'segment_id', 'contact_pk', 'since_ms'])
     .orderBy('workspace_id').orderBy('segment_id').orderBy('contact_pk').execute();
@@ -124,12 +125,19 @@ async function checkMembersMove(database: Database): Promise<void> {
     .orderBy('workspace_id').orderBy('segment_id').orderBy('contact_pk').execute();
   expect(ordered.map((r) => [r.workspace_id, r.segment_id, Number(r.contact_pk)])).toEqual(expected.map((r) => r.slice(0, 3)));
   expect(await database.db.selectFrom('segment_members_pending').selectAll().execute()).toEqual([]);
+  if (database.dialect === 'sqlite') {
+    // 0013: a row per segment and block of 256 pks, with the members' offsets in the block.
+    const blocks = await database.db.selectFrom('segment_member_blocks').selectAll().orderBy('workspace_id').orderBy('segment_id').orderBy('block').execute();
+    expect(blocks.map((b) => [b.workspace_id, b.segment_id, b.block, JSON.parse(b.offsets)])).toEqual([
+      ['w1', 'sg_a', 0, [1, 3, 255]], ['w1', 'sg_a', 1, [0]], ['w1', 'sg_a', 2, [188]], ['w1', 'sg_b', 0, [2]], ['w2', 'sg_a', 0, [1]],
+    ]);
+  }
   // And back down: the membership as it was, keyed by segment again.
   expect((await migratorOf(database).migrateTo('0009_webhook_filters')).error).toBeUndefined();
   const back = await database.db.selectFrom('segment_members').select(['workspace_id', 'segment_id', 'contact_pk', 'since_ms'])
     .orderBy('workspace_id').orderBy('segment_id').orderBy('contact_pk').execute();
   expect(back.map((r) => [r.workspace_id, r.segment_id, Number(r.contact_pk), Number(r.since_ms)])).toEqual(expected);
-  expect(await migrateToLatest(database)).toEqual(['0010_member_order', '0011_horizon_buckets', '0012_contact_key_tiers']);
+  expect(await migrateToLatest(database)).toEqual(['0010_member_order', '0011_horizon_buckets', '0012_contact_key_tiers', '0013_member_blocks']);
 }
 
 function migratorOf(database: Database): Migrator {
@@ -173,7 +181,7 @@ async function checkKeyTiers(database: Database): Promise<void> {
   for (const [pk, ws, id, email, external] of contacts) {
     await sql`insert into contacts (pk, workspace_id, id, created_ms, updated_ms, t1, t5) values (${pk}, ${ws}, ${id}, 1, 1, ${email}, ${external})`.execute(database.db);
   }
-  expect(await migrateToLatest(database)).toEqual(['0012_contact_key_tiers']);
+  expect(await migrateToLatest(database)).toEqual(['0012_contact_key_tiers', '0013_member_blocks']);
   if (database.dialect === 'postgres') {
     expect(await indexes()).toEqual(expect.arrayContaining(['contacts_email', 'contacts_external_id']));
     return;
@@ -191,7 +199,7 @@ async function checkKeyTiers(database: Database): Promise<void> {
   await sql`update contacts set version = 3 where pk = 2`.execute(database.db);
   await sql`delete from contacts where pk = 1`.execute(database.db);
   expect(await tiers()).toEqual([['w1 1 a@x.io 2'], ['w1 1 d@x.io 5', 'w1 2 ext-5 5']]);
-  expect((await migratorOf(database).migrateDown()).error).toBeUndefined();
+  expect((await migratorOf(database).migrateTo('0011_horizon_buckets')).error).toBeUndefined();
   expect(await indexes()).toEqual(expect.arrayContaining(['contacts_email', 'contacts_external_id']));
   expect(await columnsOf(database, 'contact_keys')).toEqual([]);
   expect(await columnsOf(database, 'contact_keys_recent')).toEqual([]);

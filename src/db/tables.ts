@@ -115,11 +115,20 @@ export interface SegmentMembersTable {
   since_ms: Int8;
 }
 
-/** segment_members' keys in segment order (SQLite: a copy, behind for the pending contacts; PostgreSQL: a view). */
+/** segment_members' keys in segment order (SQLite: a view of segment_member_blocks, behind for the pending contacts; PostgreSQL: a view of segment_members). */
 export interface SegmentMemberOrderTable {
   workspace_id: string;
   segment_id: string;
   contact_pk: Int8;
+}
+
+/** SQLite: the segment order in blocks of contact pks (migration 0013); segment_member_order is a view of it there. */
+export interface SegmentMemberBlocksTable {
+  workspace_id: string;
+  segment_id: string;
+  block: number;
+  /** JSON array of the members' offsets in the block (pk - block * 256). */
+  offsets: string;
 }
 
 /** SQLite: contacts whose rows in segment_member_order are behind, with the segments those rows have (JSON array). */
@@ -243,6 +252,7 @@ export interface Tables {
   segment_counts: SegmentCountsTable;
   segment_members: SegmentMembersTable;
   segment_member_order: SegmentMemberOrderTable;
+  segment_member_blocks: SegmentMemberBlocksTable;
   segment_members_pending: SegmentMembersPendingTable;
   segment_builds: SegmentBuildsTable;
   segment_event_blocks: SegmentEventBlocksTable;

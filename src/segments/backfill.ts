@@ -14,7 +14,7 @@ import type { Tx } from '../db/write-transaction.js';
 import { bumpConfigVersion } from '../workspaces/config-version.js';
 import { dependentsOf } from './dependencies.js';
 import { lowerHorizonsInRange } from './backfill-horizons.js';
-import { foldMemberOrder } from './member-order.js';
+import { foldMemberOrder, writeSegmentOrder } from './member-order.js';
 import { CountDeltas, updateMembership } from './membership-writer.js';
 import type { WorkspaceState, WorkspaceStates } from './workspace-state.js';
 import { appendEventsInSql, startAppending } from './event-feed.js';
@@ -141,20 +141,18 @@ async function complete(tx: Tx, states: WorkspaceStates, jobId: number, ws: stri
   const afterEntered = await appendEventsInSql(tx, ws, end, { type: 'segment.entered', segmentId, version },
     enteredRows().select(['x.contact_id', 'x.contact_pk as order_key']), now);
   await appendEventsInSql(tx, ws, afterEntered, { type: 'segment.left', segmentId, version }, existing(left).select(['c.id as contact_id', 'x.contact_pk as order_key']), now);
-  // SQLite: the rows in both orders (member-order.ts); PostgreSQL: one table, both orders its indexes.
-  const tables = sqlite ? ['segment_members', 'segment_member_order'] as const : ['segment_members'] as const;
   const key = [constant<string>(ws, 'text').as('workspace_id'), constant<string>(segmentId, 'text').as('segment_id'), 'x.contact_pk'] as const;
-  for (const table of tables) {
-    for (let i = 0; i < leaving.length; i += 500) {
-      await tx.deleteFrom(table).where('workspace_id', '=', ws).where('segment_id', '=', segmentId).where('contact_pk', 'in', leaving.slice(i, i + 500)).execute();
-    }
-    // SQLite: `or fail`, so no statement journal (bulk-insert.ts): the new rows land all over
-    // segment_members, whose every touched page the journal would copy first.
-    const insertMembers = table === 'segment_members'
-      ? tx.insertInto(table).columns(['workspace_id', 'segment_id', 'contact_pk', 'since_ms']).expression(enteredRows().select([...key, constant<number>(now, 'bigint').as('since_ms')]))
-      : tx.insertInto(table).columns(['workspace_id', 'segment_id', 'contact_pk']).expression(enteredRows().select([...key]));
-    await (sqlite ? insertMembers.orFail() : insertMembers).execute();
+  for (let i = 0; i < leaving.length; i += 500) {
+    await tx.deleteFrom('segment_members').where('workspace_id', '=', ws).where('segment_id', '=', segmentId).where('contact_pk', 'in', leaving.slice(i, i + 500)).execute();
   }
+  // SQLite: `or fail`, so no statement journal (bulk-insert.ts): the new rows land all over
+  // segment_members, whose every touched page the journal would copy first.
+  const insertMembers = tx.insertInto('segment_members').columns(['workspace_id', 'segment_id', 'contact_pk', 'since_ms'])
+    .expression(enteredRows().select([...key, constant<number>(now, 'bigint').as('since_ms')]));
+  await (sqlite ? insertMembers.orFail() : insertMembers).execute();
+  // SQLite: the segment order (member-order.ts) written again whole from the build: the members now
+  // are the built contacts that still exist. PostgreSQL: one table, both orders its indexes.
+  if (sqlite) await writeSegmentOrder(tx, jobId, ws, segmentId);
   await sql`drop table backfill_entered`.execute(tx);
   const members = await tx.selectFrom('segment_member_order').select((eb) => eb.fn.countAll().as('n')).where('workspace_id', '=', ws).where('segment_id', '=', segmentId).executeTakeFirstOrThrow();
   const condition = await tx.selectFrom('segments').select('condition').where('workspace_id', '=', ws).where('id', '=', segmentId).executeTakeFirstOrThrow();

@@ -24,7 +24,7 @@ import type { Tx } from '../db/write-transaction.js';
 import { CountDeltas, deleteMembers, evaluateSegments, postgresCountUpdate, stageBuilds } from './membership-writer.js';
 import { EVENTS_PER_BLOCK, appendEvents, appendOneBlockStatement, eventOrderLockExpression, eventOrderTaken } from './event-feed.js';
 import type { OutboxEvent } from './event-feed.js';
-import { byContactWorkspace, byKey, deleteOrderRows, foldMemberOrder, listChangedMembers } from './member-order.js';
+import { byContactWorkspace, changeOrderRows, foldMemberOrder, listChangedMembers } from './member-order.js';
 import { lookupKey, lookupText } from './new-contact-draft.js';
 import type { NewContactDraft } from './new-contact-draft.js';
 import type { WorkspaceState } from './workspace-state.js';
@@ -448,9 +448,6 @@ async function writeMembers(tx: Tx, ws: string, touched: Entry[], now: number, d
   const inserts: [string, number][] = [];
   const removed: [string, number][] = [];
   const listed: { pk: number; before: Iterable<string> }[] = [];
-  // The rows of contacts created here are copied in SQL (their pks are one range): an import's
-  // 9,000 rows a batch bound again as values cost more than reading them back.
-  let updatedInserts = 0;
   for (const e of touched) {
     // A row goes when the contact left the segment, and when it left and came back (its since moves).
     const gone: string[] = [];
@@ -459,21 +456,11 @@ async function writeMembers(tx: Tx, ws: string, touched: Entry[], now: number, d
     for (const segmentId of gone) removed.push([segmentId, e.pk]);
     const before = inserts.length;
     for (const segmentId of e.entered) if (e.members.has(segmentId)) inserts.push([segmentId, e.pk]);
-    if (!e.isNew) updatedInserts += inserts.length - before;
     if (gone.length > 0 || inserts.length > before) listed.push({ pk: e.pk, before: e.storedMembers });
   }
   await insertRows(tx, 'segment_members', ['segment_id', 'contact_pk'], inserts, { same: { workspace_id: ws, since_ms: now } });
   if (deferred) return listChangedMembers(tx, ws, listed);
-  await deleteOrderRows(tx, ws, removed.sort(byKey));
-  const created = touched.filter((e) => e.isNew).map((e) => e.pk);
-  if (created.length > 0) {
-    await sql`insert or fail into segment_member_order (workspace_id, segment_id, contact_pk)
-      select workspace_id, segment_id, contact_pk from segment_members where workspace_id = ${ws} and contact_pk between ${Math.min(...created)} and ${Math.max(...created)}`.execute(tx);
-  }
-  if (updatedInserts > 0) {
-    const isNew = new Set(created);
-    await insertRows(tx, 'segment_member_order', ['segment_id', 'contact_pk'], inserts.filter(([, pk]) => !isNew.has(pk)), { same: { workspace_id: ws } });
-  }
+  await changeOrderRows(tx, ws, inserts, removed);
 }
 
 /**

@@ -14,6 +14,7 @@ import { webhookFiltersMigration } from './0009-webhook-filters.js';
 import { memberOrderMigration } from './0010-member-order.js';
 import { horizonBucketsMigration } from './0011-horizon-buckets.js';
 import { contactKeyTiersMigration } from './0012-contact-key-tiers.js';
+import { memberBlocksMigration } from './0013-member-blocks.js';
 
 export function migrationsFor(dialect: Dialect): Record<string, Migration> {
   return {
@@ -29,6 +30,7 @@ export function migrationsFor(dialect: Dialect): Record<string, Migration> {
     '0010_member_order': memberOrderMigration(dialect),
     '0011_horizon_buckets': horizonBucketsMigration(),
     '0012_contact_key_tiers': contactKeyTiersMigration(dialect),
+    '0013_member_blocks': memberBlocksMigration(dialect),
   };
 }
 
