@@ -1,6 +1,7 @@
 // The segment order of the membership (member-order.ts): on SQLite a copy that a small write
 // leaves behind for its contact, and that readers merge with the contact's own rows; the fold
 // brings it up to date. Readers must never see the difference, before or after a fold.
+import fc from 'fast-check';
 import { sql } from 'kysely';
 import { validateOrThrow } from '../conditions/validate.js';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -10,7 +11,7 @@ import { writeTransaction } from '../db/write-transaction.js';
 import { runBackfills } from './backfill.js';
 import { membersOfSegment } from '../conditions/compile-sql.js';
 import { SQL_DIALECTS } from '../conditions/sql-dialect.js';
-import { FOLD_AFTER, changeOrderRows, foldMemberOrder, rowsTheCopyHasInExcess, rowsTheCopyLacks } from './member-order.js';
+import { FOLD_AFTER, changeOrderRows, changedBlock, foldMemberOrder, rowsTheCopyHasInExcess, rowsTheCopyLacks } from './member-order.js';
 import { listMembers } from './members.js';
 import { previewCount } from './preview.js';
 import { createSegment, deleteSegment, getSegment, listSegments, readCounts } from './segment-store.js';
@@ -36,6 +37,18 @@ async function openWithVip(dialect: Dialect, options: { inVip?: boolean } = {}):
   await runBackfills(engine.database, engine.states, { clock: () => engine.clock.now });
   return { engine, vip, inVip };
 }
+
+describe('a block of the segment order changed as text (changedBlock)', () => {
+  it('is the stored offsets without those removed, then with those added, each once, in any order', () => {
+    const offset = fc.integer({ min: 0, max: 255 });
+    fc.assert(fc.property(fc.uniqueArray(offset), fc.array(offset), fc.array(offset), (stored, remove, add) => {
+      const after = JSON.parse(changedBlock(JSON.stringify(stored), { add, remove })) as number[];
+      const expected = new Set(stored.filter((o) => !remove.includes(o)));
+      for (const o of add) expected.add(o);
+      expect([...after].sort((a, b) => a - b)).toEqual([...expected].sort((a, b) => a - b));
+    }), { numRuns: 2000 });
+  });
+});
 
 describe.each<Dialect>(['sqlite', 'postgres'])('the segment order on %s', (dialect) => {
   const skip = dialect === 'postgres' && pgUrl === null;

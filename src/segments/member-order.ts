@@ -27,7 +27,7 @@
 //
 // PostgreSQL keeps both orders as indexes of segment_members (a heap has no order of its own to
 // move): segment_member_order is a view there, nothing is listed and the fold does nothing.
-import { sql } from 'kysely';
+import { CompiledQuery, sql } from 'kysely';
 import type { RawBuilder } from 'kysely';
 import { membersOfSegment } from '../conditions/compile-sql.js';
 import type { MemberBlocks } from '../conditions/compile-sql.js';
@@ -147,8 +147,8 @@ interface BlockChange {
 
 /**
  * SQLite: adds and removes rows of segment_member_order, each (segment id, contact pk). Every
- * block they fall in is read once, changed, and written whole: back, or deleted when no member is
- * left (migration 0013). The rows removed go first: a row both removed and added (a contact that
+ * block they fall in is read once, changed as text, and written whole: back, or deleted when no
+ * member is left (migration 0013). The rows removed go first: a row both removed and added (a contact that
  * left a segment and came back) stays. Adding a row the order has, or removing one it lacks,
  * changes nothing.
  */
@@ -168,22 +168,14 @@ export async function changeOrderRows(tx: Tx, ws: string, added: Iterable<readon
   const changes = [...byBlock.values()].sort((a, b) => (a.segmentId < b.segmentId ? -1 : a.segmentId > b.segmentId ? 1 : a.block - b.block));
   const stored = new Map<string, string>();
   for (let i = 0; i < changes.length; i += BLOCKS_PER_STATEMENT) {
-    const { rows } = await sql<{ segment_id: string; block: number; offsets: string }>`select segment_id, block, offsets from segment_member_blocks
-      where workspace_id = ${ws} and (segment_id, block) in (values ${blockList(changes.slice(i, i + BLOCKS_PER_STATEMENT))})`.execute(tx);
-    for (const r of rows) stored.set(`${r.segment_id} ${r.block}`, r.offsets);
+    for (const r of await readBlocks(tx, ws, changes.slice(i, i + BLOCKS_PER_STATEMENT))) stored.set(`${r.segment_id} ${r.block}`, r.offsets);
   }
   const written: [string, number, string][] = [];
   const emptied: BlockChange[] = [];
-  const present = new Uint8Array(BLOCK_SIZE);
   for (const c of changes) {
-    present.fill(0);
     const before = stored.get(`${c.segmentId} ${c.block}`);
-    if (before !== undefined) for (const offset of JSON.parse(before) as number[]) present[offset] = 1;
-    for (const offset of c.remove) present[offset] = 0;
-    for (const offset of c.add) present[offset] = 1;
-    const offsets: number[] = [];
-    for (let offset = 0; offset < BLOCK_SIZE; offset++) if (present[offset] === 1) offsets.push(offset);
-    if (offsets.length > 0) written.push([c.segmentId, c.block, `[${offsets.join(',')}]`]);
+    const after = before === undefined ? newBlock(c.add) : changedBlock(before, c);
+    if (after !== '[]') written.push([c.segmentId, c.block, after]);
     else if (before !== undefined) emptied.push(c);
   }
   await insertRows(tx, 'segment_member_blocks', ['segment_id', 'block', 'offsets'], written,
@@ -194,6 +186,63 @@ export async function changeOrderRows(tx: Tx, ws: string, added: Iterable<readon
 }
 
 const blockList = (blocks: readonly BlockChange[]) => sql.join(blocks.map((c) => sql`(${c.segmentId}, ${c.block})`));
+
+/**
+ * The stored blocks among these, in a statement of a power-of-two count of blocks (the last
+ * repeated): a few texts, prepared once, for the group commit's many small reads.
+ */
+async function readBlocks(tx: Tx, ws: string, blocks: readonly BlockChange[]): Promise<{ segment_id: string; block: number; offsets: string }[]> {
+  let size = 1;
+  while (size < blocks.length) size *= 2;
+  let text = readTexts.get(size);
+  if (text === undefined) {
+    text = `select segment_id, block, offsets from segment_member_blocks where workspace_id = ? and (segment_id, block) in (values ${Array(size).fill('(?, ?)').join(', ')})`;
+    readTexts.set(size, text);
+  }
+  const parameters: unknown[] = [ws];
+  for (let i = 0; i < size; i++) {
+    const c = blocks[Math.min(i, blocks.length - 1)];
+    parameters.push(c.segmentId, c.block);
+  }
+  return (await tx.executeQuery<{ segment_id: string; block: number; offsets: string }>(CompiledQuery.raw(text, parameters))).rows;
+}
+const readTexts = new Map<number, string>();
+
+/** A new block's offsets text: these, ascending, once each. */
+function newBlock(offsets: readonly number[]): string {
+  return `[${[...new Set(offsets)].sort((a, b) => a - b).join(',')}]`;
+}
+
+/**
+ * A stored block's offsets text with the change made, as text (a small write changes a member or
+ * two of a block of up to 256): what it removes taken out, what it adds put at the end (no reader
+ * depends on the order).
+ */
+export function changedBlock(text: string, change: { readonly add: readonly number[]; readonly remove: readonly number[] }): string {
+  let out = text;
+  for (const offset of change.remove) {
+    const at = offsetAt(out, offset);
+    if (at < 0) continue;
+    const end = at + String(offset).length;
+    // The offset and a comma beside it: `[5,7]` → `[7]` or `[5]`; `[5]` → `[]`.
+    out = out[end] === ',' ? out.slice(0, at) + out.slice(end + 1) : out[at - 1] === ',' ? out.slice(0, at - 1) + out.slice(end) : out.slice(0, at) + out.slice(end);
+  }
+  for (const offset of change.add) {
+    if (offsetAt(out, offset) >= 0) continue;
+    out = out === '[]' ? `[${offset}]` : `${out.slice(0, -1)},${offset}]`;
+  }
+  return out;
+}
+
+/** Where `offset` is in an offsets text (a whole number between `[` or `,` and `,` or `]`); -1 if it is not. */
+function offsetAt(text: string, offset: number): number {
+  const token = String(offset);
+  for (let at = text.indexOf(token); at >= 0; at = text.indexOf(token, at + 1)) {
+    const before = text[at - 1], after = text[at + token.length];
+    if ((before === '[' || before === ',') && (after === ',' || after === ']')) return at;
+  }
+  return -1;
+}
 
 /**
  * Deletes a segment's member rows. SQLite: segment_members is keyed by contact, so its rows are
