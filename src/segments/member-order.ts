@@ -148,9 +148,9 @@ interface BlockChange {
 /**
  * SQLite: adds and removes rows of segment_member_order, each (segment id, contact pk). Every
  * block they fall in is read once, changed as text, and written whole: back, or deleted when no
- * member is left (migration 0013). The rows removed go first: a row both removed and added (a contact that
- * left a segment and came back) stays. Adding a row the order has, or removing one it lacks,
- * changes nothing.
+ * member is left (migration 0013). The rows removed go first: a row both removed and added (a
+ * contact that left a segment and came back) stays. Adding a row the order has, or removing one
+ * it lacks, changes nothing.
  */
 export async function changeOrderRows(tx: Tx, ws: string, added: Iterable<readonly [string, number]>, removed: Iterable<readonly [string, number]>): Promise<void> {
   const byBlock = new Map<string, BlockChange>();
@@ -181,32 +181,36 @@ export async function changeOrderRows(tx: Tx, ws: string, added: Iterable<readon
   await insertRows(tx, 'segment_member_blocks', ['segment_id', 'block', 'offsets'], written,
     { same: { workspace_id: ws }, onConflictUpdate: { key: ['workspace_id', 'segment_id', 'block'], set: ['offsets'] } });
   for (let i = 0; i < emptied.length; i += BLOCKS_PER_STATEMENT) {
-    await sql`delete from segment_member_blocks where workspace_id = ${ws} and (segment_id, block) in (values ${blockList(emptied.slice(i, i + BLOCKS_PER_STATEMENT))})`.execute(tx);
+    const { list, parameters } = blockValues(emptied.slice(i, i + BLOCKS_PER_STATEMENT));
+    await tx.executeQuery(CompiledQuery.raw(`delete from segment_member_blocks where workspace_id = ? and (segment_id, block) in ${list}`, [ws, ...parameters]));
   }
 }
 
-const blockList = (blocks: readonly BlockChange[]) => sql.join(blocks.map((c) => sql`(${c.segmentId}, ${c.block})`));
+/** The stored blocks among these. */
+async function readBlocks(tx: Tx, ws: string, blocks: readonly BlockChange[]): Promise<{ segment_id: string; block: number; offsets: string }[]> {
+  const { list, parameters } = blockValues(blocks);
+  const text = `select segment_id, block, offsets from segment_member_blocks where workspace_id = ? and (segment_id, block) in ${list}`;
+  return (await tx.executeQuery<{ segment_id: string; block: number; offsets: string }>(CompiledQuery.raw(text, [ws, ...parameters]))).rows;
+}
 
 /**
- * The stored blocks among these, in a statement of a power-of-two count of blocks (the last
- * repeated): a few texts, prepared once, for the group commit's many small reads.
+ * Blocks named in a statement, `(values (?, ?), …)`, and their values: a power-of-two count of
+ * them (the last repeated), so that a few texts, prepared once, serve the group commit's many
+ * small changes.
  */
-async function readBlocks(tx: Tx, ws: string, blocks: readonly BlockChange[]): Promise<{ segment_id: string; block: number; offsets: string }[]> {
+function blockValues(blocks: readonly BlockChange[]): { list: string; parameters: unknown[] } {
   let size = 1;
   while (size < blocks.length) size *= 2;
-  let text = readTexts.get(size);
-  if (text === undefined) {
-    text = `select segment_id, block, offsets from segment_member_blocks where workspace_id = ? and (segment_id, block) in (values ${Array(size).fill('(?, ?)').join(', ')})`;
-    readTexts.set(size, text);
-  }
-  const parameters: unknown[] = [ws];
+  let list = valuesLists.get(size);
+  if (list === undefined) valuesLists.set(size, (list = `(values ${Array(size).fill('(?, ?)').join(', ')})`));
+  const parameters: unknown[] = [];
   for (let i = 0; i < size; i++) {
     const c = blocks[Math.min(i, blocks.length - 1)];
     parameters.push(c.segmentId, c.block);
   }
-  return (await tx.executeQuery<{ segment_id: string; block: number; offsets: string }>(CompiledQuery.raw(text, parameters))).rows;
+  return { list, parameters };
 }
-const readTexts = new Map<number, string>();
+const valuesLists = new Map<number, string>();
 
 /** A new block's offsets text: these, ascending, once each. */
 function newBlock(offsets: readonly number[]): string {
