@@ -2,7 +2,7 @@
 //   (a) ns per (contact, condition) check: our compiled predicates on prepared contacts;
 //   (b) the same for json-logic-js, sift, mingo and GrowthBook, each first verified to select
 //       exactly the contacts ours selects, for every condition;
-//   (c) µs per contact to read it from raw JSON into stored and prepared values (readContactInput,
+//   (c) µs per contact to read it from raw JSON into stored and prepared values (readContactRecord,
 //       the write path's one pass), and that + all 60 checks.
 // Usage: tsx --expose-gc bench/eval.bench.ts [--contacts N] [--cycles C] [--rounds R]
 import { writeFileSync } from 'node:fs';
@@ -87,8 +87,8 @@ for (const { name, fns } of experiments) {
   });
 }
 log(`verified: the experiments (bench/experiments/) select exactly as the engine`);
-for (let i = 0; i < N; i++) if (!isDeepStrictEqual(readRaw(raw[i]).prepared, prepared[i])) throw new Error(`readContactInput prepares ${raw[i].id} unlike prepareContact`);
-log(`verified: the write path's one pass (readContactInput) prepares every contact as prepareContact does from its stored values`);
+for (let i = 0; i < N; i++) if (!isDeepStrictEqual(readRaw(raw[i]).prepared, prepared[i])) throw new Error(`readContactRecord prepares ${raw[i].id} unlike prepareContact`);
+log(`verified: the write path's one pass (readContactRecord) prepares every contact as prepareContact does from its stored values`);
 
 // ---- (a), (b): checks, all implementations timed in turns ----------------------------------------
 const checks = N * M;

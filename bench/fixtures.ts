@@ -6,7 +6,7 @@ import type { ContactLayout, PreparedContact, StoredValue, StoredValues } from '
 import { OPERATORS } from '../src/conditions/operators.js';
 import type { AttributeType, Condition, Operator } from '../src/conditions/types.js';
 import { validate } from '../src/conditions/validate.js';
-import { readContactInput } from '../src/contacts/contact-input.js';
+import { readContactRecord } from '../src/contacts/contact-input.js';
 import { CONDITION_JSON } from './fixtures/conditions.js';
 import type { RawContact } from './fixtures/contacts.js';
 import { BENCH_NOW, BENCH_SCHEMA, BENCH_SEED, BENCH_TIME_ZONE } from './fixtures/schema.js';
@@ -92,9 +92,9 @@ export const BENCH_LAYOUT: ContactLayout = createLayout(BENCH_SCHEMA);
 
 /** Raw JSON → what the write path reads from it in one pass: stored values and the prepared contact. Throws on a bad value. */
 export function readRaw(raw: RawContact, layout: ContactLayout = BENCH_LAYOUT, timeZone = BENCH_TIME_ZONE): { values: StoredValues; prepared: PreparedContact } {
-  const { changes, prepared, errors } = readContactInput(layout, raw, timeZone);
+  const { keys, values, prepared, errors } = readContactRecord(layout, raw, timeZone);
   if (errors.length > 0) throw new Error(`bench fixtures: ${raw.id}.${errors[0].path}: ${errors[0].message}`);
-  return { values: changes as StoredValues, prepared };
+  return { values: Object.fromEntries(keys.map((key, i) => [key, values[i]])) as StoredValues, prepared };
 }
 
 /** Raw JSON → stored values, as the write path coerces them; removals (null) dropped. */

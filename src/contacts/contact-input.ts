@@ -14,29 +14,33 @@ export const MAX_ID_LENGTH = 255;
 export interface ContactInput {
   /** The contact's id when the input names one. */
   readonly id: string | undefined;
-  /** Coerced values by key, `null` for a removal. A null-prototype record: keys are data, never Object's. */
-  readonly changes: Record<string, StoredValue | null>;
-  /** The keys of `changes`, in the input's order (Object.keys of a null-prototype record sorts them each time). */
+  /** The attribute keys it writes, in the input's order, and their coerced values beside them, `null` for a removal. */
   readonly keys: readonly string[];
-  /** `changes` prepared in the layout (a removal is missing): the whole contact when it is new. */
+  readonly values: readonly (StoredValue | null)[];
+  /** The external id and the e-mail it gives, when they are non-blank texts: contacts are looked up by them. */
+  readonly externalId: string | undefined;
+  readonly email: string | undefined;
+  /** Its values prepared in the layout (a removal is missing): the whole contact when it is new. */
   readonly prepared: PreparedContact;
   /** Every field that does not fit, by path; when there are any, nothing may be written. */
   readonly errors: ValidationIssue[];
 }
 
 /**
- * Reads one input row against the workspace's layout, whose dates without a time read in
- * `timeZone`; `inputKeys`, when the caller has them, are Object.keys(input).
+ * Reads one input row, its keys and their values side by side, against the workspace's layout,
+ * whose dates without a time read in `timeZone`. Keys and values, not a record: an import reads
+ * its rows so (row-sources.ts), and keyed reads and writes of records were 15% of its reading thread.
  */
-export function readContactInput(layout: ContactLayout, input: Readonly<Record<string, unknown>>, timeZone: string, inputKeys?: readonly string[]): ContactInput {
+export function readContactInput(layout: ContactLayout, inputKeys: readonly string[], inputValues: readonly unknown[], timeZone: string): ContactInput {
   const { attributes, index } = layout;
-  const changes = Object.create(null) as Record<string, StoredValue | null>;
   const keys: string[] = [];
+  const values: (StoredValue | null)[] = [];
   const prepared: PreparedContact = new Array(attributes.length).fill(undefined);
   const errors: ValidationIssue[] = [];
-  let id: string | undefined;
-  for (const key of inputKeys ?? Object.keys(input)) {
-    const raw = input[key];
+  let id: string | undefined, externalId: string | undefined, email: string | undefined;
+  for (let i = 0; i < inputKeys.length; i++) {
+    const key = inputKeys[i];
+    const raw = inputValues[i];
     if (key === 'id') {
       if (raw === undefined || raw === null || raw === '') continue;
       if (typeof raw !== 'string' || raw.length > MAX_ID_LENGTH || unstorableText(raw) || raw.trim() !== raw) {
@@ -51,9 +55,18 @@ export function readContactInput(layout: ContactLayout, input: Readonly<Record<s
     const def = attributes[at];
     const coerced = coerce(def, raw, timeZone);
     if (coerced instanceof Rejection) { errors.push({ path: key, message: coerced.message }); continue; }
-    changes[key] = coerced;
     keys.push(key);
+    values.push(coerced);
     prepared[at] = prepareValue(def.type, coerced);
+    if (typeof coerced === 'string' && (key === 'external_id' || key === 'email') && coerced.trim() !== '') {
+      if (key === 'email') email = coerced; else externalId = coerced;
+    }
   }
-  return { id, changes, keys, prepared, errors };
+  return { id, keys, values, externalId, email, prepared, errors };
+}
+
+/** `readContactInput` of a record (an API body, a row read again from its JSON). */
+export function readContactRecord(layout: ContactLayout, input: Readonly<Record<string, unknown>>, timeZone: string): ContactInput {
+  const keys = Object.keys(input);
+  return readContactInput(layout, keys, keys.map((key) => input[key]), timeZone);
 }

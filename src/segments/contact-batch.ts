@@ -11,7 +11,7 @@ import { fold } from '../conditions/fold.js';
 import { EMAIL_COLUMN, EXTERNAL_ID_COLUMN } from '../contacts/attribute-store.js';
 import { listValuesOf, slotValue, slotValuesOf } from '../contacts/contact-columns.js';
 import { contactNamedBy, hasIdentityKey, noteCreatedContacts } from '../contacts/contact-keys.js';
-import { readContactInput } from '../contacts/contact-input.js';
+import { readContactRecord } from '../contacts/contact-input.js';
 import type { ContactInput } from '../contacts/contact-input.js';
 import { newContactId } from '../contacts/contact-store.js';
 import { DraftedRow, rowValues } from '../contacts/import/contact-sink.js';
@@ -25,7 +25,7 @@ import { CountDeltas, deleteMembers, evaluateSegments, postgresCountUpdate, stag
 import { EVENTS_PER_BLOCK, appendEvents, appendOneBlockStatement, eventOrderLockExpression, eventOrderTaken } from './event-feed.js';
 import type { OutboxEvent } from './event-feed.js';
 import { byContactWorkspace, changeOrderRows, foldMemberOrder, listChangedMembers } from './member-order.js';
-import { lookupKey, lookupText } from './new-contact-draft.js';
+import { lookupKey } from './new-contact-draft.js';
 import type { NewContactDraft } from './new-contact-draft.js';
 import type { WorkspaceState } from './workspace-state.js';
 
@@ -134,12 +134,12 @@ export interface DraftTally { fromDraft: number; readAgain: number }
 export async function writeContactBatch(tx: Tx, state: WorkspaceState, rows: ReadonlyArray<SinkRow>, now: number, counts: CountDeltas, tally?: DraftTally): Promise<RowOutcome[]> {
   const ws = state.workspaceId;
   const drafts = rows.map((row) => usableDraft(state, row, now));
-  const inputs = rows.map((row, i) => (drafts[i] ? null : readContactInput(state.layout, rowValues(row), state.timeZone)));
+  const inputs = rows.map((row, i) => (drafts[i] ? null : readContactRecord(state.layout, rowValues(row), state.timeZone)));
   const keys: { id?: string; externalId?: string; email?: string }[] = [];
   for (let i = 0; i < rows.length; i++) {
     const draft = drafts[i], input = inputs[i];
     if (draft) keys.push({ id: draft.id, externalId: draft.externalIdKey, email: draft.emailKey });
-    else if (input!.errors.length === 0) keys.push({ id: input!.id, externalId: lookupKey(input!.changes, 'external_id'), email: lookupKey(input!.changes, 'email') });
+    else if (input!.errors.length === 0) keys.push({ id: input!.id, externalId: lookupKey(input!.externalId), email: lookupKey(input!.email) });
   }
   const entries = await readNamedContacts(tx, state, keys);
   const byId = new KeyIndex(), byExternalId = new KeyIndex(), byEmail = new KeyIndex();
@@ -179,21 +179,20 @@ export async function writeContactBatch(tx: Tx, state: WorkspaceState, rows: Rea
         if (tally) tally.fromDraft++;
         continue;
       }
-      inputs[i] = readContactInput(state.layout, rowValues(rows[i]), state.timeZone);
+      inputs[i] = readContactRecord(state.layout, rowValues(rows[i]), state.timeZone);
     }
     if (tally && rows[i] instanceof DraftedRow) tally.readAgain++;
     const input = inputs[i] as ContactInput;
     if (input.errors.length > 0) { outcomes.push({ status: 'rejected', errors: input.errors }); continue; }
-    const { changes } = input;
-    const externalId = lookupText(changes, 'external_id'), email = lookupText(changes, 'email');
+    const { externalId, email } = input;
     let entry = input.id !== undefined
       ? byId.first(input.id)
       : byExternalId.named('external_id', externalId) ?? byEmail.named('email', email);
     const isNew = entry === undefined;
     if (entry) undraft(state, entry);
     const merged: Record<string, StoredValue> = Object.assign(Object.create(null) as Record<string, StoredValue>, entry?.values);
-    for (const key of input.keys) {
-      const value = changes[key];
+    for (let k = 0; k < input.keys.length; k++) {
+      const key = input.keys[k], value = input.values[k];
       if (value === null) delete merged[key]; else merged[key] = value;
     }
     if (entry && sameValues(entry.values, merged)) { outcomes.push({ status: 'unchanged', id: entry.id }); continue; }

@@ -4,7 +4,7 @@
 // sends whole batches, each at the next instant the writer gave it; it never touches the store.
 import { createReadStream } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
-import { FileText, ImportRefused, rowSource } from '../contacts/import/row-sources.js';
+import { FileText, ImportRefused, rowRecord, rowSource } from '../contacts/import/row-sources.js';
 import type { ReadRow } from '../contacts/import/row-sources.js';
 import { draftNewContact } from './new-contact-draft.js';
 import type { DraftingWorkerData, FromWorker, ToWorker, WireRow } from './drafting-protocol.js';
@@ -33,7 +33,7 @@ let finished = false;
 
 function wire(read: ReadRow, now: number): WireRow {
   if ('problems' in read) return read;
-  return { row: read.row, line: read.line, identified: read.identified, json: read.json ?? JSON.stringify(read.data), draft: draftNewContact(state, read.data, now, read.keys) };
+  return { row: read.row, line: read.line, identified: read.identified, json: read.json ?? JSON.stringify(rowRecord(read)), draft: draftNewContact(state, read.keys, read.values, now) };
 }
 
 /** Sends every whole batch there is an instant for (and the last, short one at the end); reads on while the backlog is small. */

@@ -197,7 +197,7 @@ export type StagedContact =
  * contact the pk of a deleted one the scan passed); the ones ahead of it it will read itself.
  */
 export async function stageBuilds(tx: Tx, state: WorkspaceState, contacts: ReadonlyArray<StagedContact>, now: number): Promise<void> {
-  const building = state.segments.filter((s) => s.building !== null);
+  const { building } = state;
   if (building.length === 0 || contacts.length === 0) return;
   let jobs = tx.selectFrom('segment_jobs').select(['id', 'segment_id', 'cursor_pk'])
     .where('workspace_id', '=', state.workspaceId).where('status', '=', 'pending').where('segment_id', 'in', building.map((s) => s.id));

@@ -60,6 +60,8 @@ export interface WorkspaceState {
   /** Every segment, dependencies before dependents. */
   readonly segments: readonly CompiledSegment[];
   readonly byId: ReadonlyMap<string, CompiledSegment>;
+  /** The segments being rebuilt (a `building` definition), in the same order. */
+  readonly building: readonly CompiledSegment[];
 }
 
 /** Caches compiled workspaces by configuration version. One per process. */
@@ -124,6 +126,6 @@ export function compileWorkspaceConfig(config: WorkspaceConfig): WorkspaceState 
   return {
     config, workspaceId, timeZone, configVersion, schema, columns, layout, storage: preparedStorage(columns, layout),
     segmentsSlot: layout.index.get(SEGMENTS_FIELD)!,
-    segments: ordered, byId: new Map(ordered.map((s) => [s.id, s])),
+    segments: ordered, byId: new Map(ordered.map((s) => [s.id, s])), building: ordered.filter((s) => s.building !== null),
   };
 }

@@ -1,9 +1,18 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { readFlat } from './flat-json.js';
+import { FlatReader } from './flat-json.js';
 
-/** The object readFlat reads, undefined where it leaves the line to JSON.parse. */
-const readFlatObject = (text: string) => readFlat(text)?.object;
+/** One reader for every line of a test, as an import reads its lines: its table of keys seen carries over. */
+let reader = new FlatReader();
+const readFlat = (text: string) => reader.read(text);
+
+/** The object a FlatReader reads (its keys and values as an object), undefined where it leaves the line to JSON.parse. */
+function readFlatObject(text: string): Record<string, unknown> | undefined {
+  const read = readFlat(text);
+  if (read === undefined) return undefined;
+  expect(read.values.length).toBe(read.keys.length);
+  return Object.fromEntries(read.keys.map((key, i) => [key, read.values[i]]));
+}
 
 /** JSON.parse's verdict: the value, or that it throws. */
 function parsed(text: string): { value: unknown } | 'throws' {
@@ -21,14 +30,13 @@ function parsed(text: string): { value: unknown } | 'throws' {
 function expectAgreement(text: string): void {
   const read = readFlat(text);
   if (read === undefined) return;
-  const flat = read.object;
-  expect(read.keys).toEqual(Object.keys(flat));
   const reference = parsed(text);
-  expect(reference, `JSON.parse throws on ${JSON.stringify(text)}, which readFlat read`).not.toBe('throws');
+  expect(reference, `JSON.parse throws on ${JSON.stringify(text)}, which the reader read`).not.toBe('throws');
   const value = (reference as { value: Record<string, unknown> }).value;
-  expect(Object.keys(flat)).toEqual(Object.keys(value));
-  for (const key of Object.keys(value)) {
-    const a = flat[key], b = value[key];
+  expect(read.keys).toEqual(Object.keys(value));
+  expect(read.values.length).toBe(read.keys.length);
+  for (const [i, key] of read.keys.entries()) {
+    const a = read.values[i], b = value[key];
     if (Array.isArray(b)) expect(a).toEqual(b);
     else expect(Object.is(a, b), `${key}: ${String(a)} against ${String(b)}`).toBe(true);
   }
@@ -60,7 +68,7 @@ const objectText = fc.tuple(fc.array(fc.tuple(key, value, space, space, space, s
   return `${before}{${body}}${after}`;
 });
 
-describe('readFlat', () => {
+describe('FlatReader', () => {
   it('reads what JSON.parse reads, the same keys in the same order and the same values, on random objects', () => {
     let read = 0;
     fc.assert(fc.property(objectText, (line) => { if (readFlatObject(line) !== undefined) read++; expectAgreement(line); }), { numRuns: 3000 });
@@ -98,10 +106,46 @@ describe('readFlat', () => {
     ]) expect(readFlatObject(line), line).toBeUndefined();
   });
 
-  it('keeps a repeated key at its first place with its last value, as JSON.parse does', () => {
-    const line = '{"a":1,"b":2,"a":"three"}';
-    expect(Object.entries(readFlatObject(line)!)).toEqual(Object.entries(JSON.parse(line)));
+  it('leaves a line with a repeated key to JSON.parse (which keeps its first place and its last value), on any line after any other', () => {
+    expect(readFlat('{"a":1,"b":2,"a":"three"}')).toBeUndefined();
+    expect(readFlat('{"a":1,"b":2}')).toEqual({ keys: ['a', 'b'], values: [1, 2] }); // the keys seen before are read again
+    expect(readFlat('{"b":1,"b":2}')).toBeUndefined();
+    expect(readFlat('{"":1,"":2}')).toBeUndefined();
+    const long = 'k'.repeat(100);
+    expect(readFlat(`{"${long}":1,"${long}":2}`)).toBeUndefined(); // a key too long for the table
     expect(readFlatObject(' { } ')).toEqual({});
     expect(readFlatObject('{"tags":[ ],"x":[ "a" , "b" ]}')).toEqual({ tags: [], x: ['a', 'b'] });
+  });
+
+  it('finds a repeated key however full its table is: many keys of one hash, and more keys than it holds', () => {
+    reader = new FlatReader();
+    // Keys of one length, first, middle and last character: the same slot of the table for all.
+    const alike = Array.from({ length: 12 }, (_, i) => `a${String.fromCharCode(98 + i)}${String.fromCharCode(98 + i)}a`.replace(/^(a)(.)(.)(a)$/, (_m, a, b, c, d) => `${a}${b}x${c}${d}`));
+    const many = Array.from({ length: 600 }, (_, i) => `key_${i}`);
+    for (const keys of [alike, many, [...alike, ...many]]) {
+      for (let round = 0; round < 2; round++) {
+        const line = `{${keys.map((k, i) => `"${k}":${i}`).join(',')}}`;
+        expect(readFlat(line)?.keys).toEqual(keys);
+        for (const at of [0, Math.floor(keys.length / 2), keys.length - 1]) {
+          expect(readFlat(`{${keys.map((k, i) => `"${k}":${i}`).join(',')},"${keys[at]}":"again"}`), keys[at]).toBeUndefined();
+        }
+      }
+    }
+  });
+
+  it('agrees with JSON.parse on lines of few keys, repeated or not, read one after the other by one reader', () => {
+    reader = new FlatReader();
+    const few = fc.array(fc.tuple(fc.constantFrom('id', 'email', 'name', 'tags', 'a', 'b', 'ab', 'ba', 'k'.repeat(70)), fc.oneof(fc.stringMatching(/^[a-z ]{0,3}$/), fc.integer(), fc.constant(null))), { maxLength: 6 })
+      .map((members) => `{${members.map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`).join(',')}}`);
+    let read = 0, repeated = 0;
+    fc.assert(fc.property(fc.array(few, { minLength: 1, maxLength: 5 }), (lines) => {
+      for (const line of lines) {
+        const keys = Object.keys(JSON.parse(line) as object);
+        const members = (line.match(/":/g) ?? []).length;
+        if (keys.length < members) { repeated++; expect(readFlat(line), line).toBeUndefined(); } else { read++; expectAgreement(line); expect(readFlat(line), line).toBeDefined(); }
+      }
+    }), { numRuns: 1000 });
+    expect(read).toBeGreaterThan(500);
+    expect(repeated).toBeGreaterThan(200);
   });
 });

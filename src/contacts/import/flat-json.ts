@@ -1,16 +1,15 @@
 // A JSON Lines row is nearly always a flat object: keys to strings, numbers, booleans, null and
-// lists of strings. `readFlat` reads exactly that shape into a null-prototype object, and
-// gives up (undefined) on anything else — an escape sequence, a control character, a nested
-// object, a list of non-strings, a number outside JSON's grammar, text after the object — so the
-// caller hands that line to JSON.parse, which reads it or says why not. Where it does answer, the
-// answer is JSON.parse's: the same keys in the same order (a repeated key keeps its first place and
-// its last value), the same values (a property test checks both on random lines).
+// lists of strings. `FlatReader` reads exactly that shape, and gives up (undefined) on anything
+// else — an escape sequence, a control character, a nested object, a list of non-strings, a number
+// outside JSON's grammar, a repeated key, text after the object — so the caller hands that line to
+// JSON.parse, which reads it or says why not. Where it does answer, the answer is JSON.parse's:
+// the same keys in the same order, the same values (a property test checks both on random lines).
 //
 // Why not JSON.parse for every line: it gives each object a hidden class from the sequence of its
 // keys, and the rows of an import omit keys freely, so nearly every line makes new hidden classes
 // (V8 map transitions). Parsing 431k lines of the bench file: 21 µs a line the first time they are
-// seen, 10 µs when parsed again (the classes exist then); this reader takes 6 µs, and its objects,
-// built as dictionaries, make no class at all. It was 25% of the import's reading thread.
+// seen, 10 µs when parsed again (the classes exist then); this reader took 6 µs, building
+// dictionaries, which make no class at all. It was 25% of the import's reading thread.
 
 // Character codes.
 const TAB = 9, LINE_FEED = 10, RETURN = 13, SPACE = 32, QUOTE = 34, PLUS = 43, COMMA = 44, MINUS = 45, DOT = 46;
@@ -22,84 +21,126 @@ const JSON_NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
 
 export type FlatValue = string | number | boolean | null | string[];
 
-/** A flat object read, with its keys in order: what Object.keys would list, read without it (see readFlat). */
+/** A flat object read: its keys in order (what Object.keys would list) and their values, side by side. */
 export interface FlatObject {
-  readonly object: Record<string, FlatValue>;
   readonly keys: readonly string[];
+  readonly values: readonly FlatValue[];
 }
 
-/**
- * The line's object when it is a flat object (see above), with its keys in order; undefined when
- * JSON.parse must read it. Object.keys of a dictionary sorts its entries by their order of
- * insertion (it was 8% of an import's reading thread, called three times a row); the keys are
- * known here as they are read.
- */
-export function readFlat(text: string): FlatObject | undefined {
-  const length = text.length;
-  let i = skipSpace(text, 0);
-  if (text.charCodeAt(i) !== LEFT_BRACE) return undefined;
-  i = skipSpace(text, i + 1);
-  const object = Object.create(null) as Record<string, FlatValue>;
-  const keys: string[] = [];
-  // A key that is an array index ("0", "12") comes first in Object.keys, in numeric order: such a
-  // line (no attribute is named so) takes its keys from Object.keys.
-  let indexKeys = false;
-  if (text.charCodeAt(i) === RIGHT_BRACE) return skipSpace(text, i + 1) === length ? { object, keys } : undefined;
-  for (;;) {
-    const keyEnd = stringEnd(text, i);
-    if (keyEnd < 0) return undefined;
-    const key = text.slice(i + 1, keyEnd);
-    i = skipSpace(text, keyEnd + 1);
-    if (text.charCodeAt(i) !== COLON) return undefined;
-    i = skipSpace(text, i + 1);
+/** Slots of the table of keys seen (a power of two), the slots a key may take from its hash, the longest key kept. */
+const KEY_SLOTS = 256;
+const KEY_PROBES = 4;
+const LONGEST_KEPT_KEY = 64;
 
-    let value: FlatValue;
-    const c = text.charCodeAt(i);
-    if (c === QUOTE) {
-      const end = stringEnd(text, i);
-      if (end < 0) return undefined;
-      value = text.slice(i + 1, end);
-      i = end + 1;
-    } else if (c === LEFT_BRACKET) {
-      const list: string[] = [];
+/**
+ * Reads lines of flat objects (see above). Each line's keys and values come as two arrays, not as
+ * an object: keyed writes into a dictionary, and the keyed reads of it by the row's checks and its
+ * coercion, were 15% of an import's reading thread. A key repeated in a line — where JSON.parse
+ * keeps the first place and the last value — is found through a table of the keys seen on earlier
+ * lines (the same few keys, line after line), each marked with the last line it was read in; that
+ * line goes to JSON.parse.
+ */
+export class FlatReader {
+  private readonly known: string[] = new Array<string>(KEY_SLOTS).fill('');
+  private readonly lastRead = new Float64Array(KEY_SLOTS);
+  private lines = 0;
+
+  /** The line's keys and values when it is a flat object with no key repeated; undefined when JSON.parse must read it. */
+  read(text: string): FlatObject | undefined {
+    const line = ++this.lines;
+    const length = text.length;
+    let i = skipSpace(text, 0);
+    if (text.charCodeAt(i) !== LEFT_BRACE) return undefined;
+    i = skipSpace(text, i + 1);
+    const keys: string[] = [];
+    const values: FlatValue[] = [];
+    if (text.charCodeAt(i) === RIGHT_BRACE) return skipSpace(text, i + 1) === length ? { keys, values } : undefined;
+    for (;;) {
+      const keyEnd = stringEnd(text, i);
+      if (keyEnd < 0) return undefined;
+      // A key that is an array index ("0", "12") comes first in Object.keys, in numeric order, and
+      // an own "__proto__" is an oddity of JSON.parse: no attribute is named so; leave them to it.
+      const first = text.charCodeAt(i + 1);
+      if (first >= ZERO && first <= NINE) return undefined;
+      const key = this.key(text, i + 1, keyEnd, line, keys);
+      if (key === undefined || key === '__proto__') return undefined;
+      i = skipSpace(text, keyEnd + 1);
+      if (text.charCodeAt(i) !== COLON) return undefined;
       i = skipSpace(text, i + 1);
-      if (text.charCodeAt(i) === RIGHT_BRACKET) i++;
+
+      let value: FlatValue;
+      const c = text.charCodeAt(i);
+      if (c === QUOTE) {
+        const end = stringEnd(text, i);
+        if (end < 0) return undefined;
+        value = text.slice(i + 1, end);
+        i = end + 1;
+      } else if (c === LEFT_BRACKET) {
+        const list: string[] = [];
+        i = skipSpace(text, i + 1);
+        if (text.charCodeAt(i) === RIGHT_BRACKET) i++;
+        else {
+          for (;;) {
+            const end = stringEnd(text, i);
+            if (end < 0) return undefined;
+            list.push(text.slice(i + 1, end));
+            i = skipSpace(text, end + 1);
+            const next = text.charCodeAt(i);
+            if (next === RIGHT_BRACKET) { i++; break; }
+            if (next !== COMMA) return undefined;
+            i = skipSpace(text, i + 1);
+          }
+        }
+        value = list;
+      } else if (c === LOWER_T && text.startsWith('true', i)) { value = true; i += 4; }
+      else if (c === LOWER_F && text.startsWith('false', i)) { value = false; i += 5; }
+      else if (c === LOWER_N && text.startsWith('null', i)) { value = null; i += 4; }
       else {
-        for (;;) {
-          const end = stringEnd(text, i);
-          if (end < 0) return undefined;
-          list.push(text.slice(i + 1, end));
-          i = skipSpace(text, end + 1);
-          const next = text.charCodeAt(i);
-          if (next === RIGHT_BRACKET) { i++; break; }
-          if (next !== COMMA) return undefined;
-          i = skipSpace(text, i + 1);
+        let end = i;
+        for (let d = c; end < length && isNumberChar(d); d = text.charCodeAt(++end));
+        const number = text.slice(i, end);
+        if (!JSON_NUMBER.test(number)) return undefined;
+        value = Number(number);
+        i = end;
+      }
+      keys.push(key);
+      values.push(value);
+
+      i = skipSpace(text, i);
+      const next = text.charCodeAt(i);
+      if (next === RIGHT_BRACE) return skipSpace(text, i + 1) === length ? { keys, values } : undefined;
+      if (next !== COMMA) return undefined;
+      i = skipSpace(text, i + 1);
+    }
+  }
+
+  /**
+   * The key between `start` and `end`, the same string each line it is read (sliced once); undefined
+   * when the line has read it already. `keys`: the line's keys so far, searched for a key the
+   * table has no room for.
+   */
+  private key(text: string, start: number, end: number, line: number, keys: readonly string[]): string | undefined {
+    const length = end - start;
+    if (length > 0 && length <= LONGEST_KEPT_KEY) {
+      const hash = length * 31 + text.charCodeAt(start) * 17 + text.charCodeAt(end - 1) * 7 + text.charCodeAt(start + (length >> 1));
+      for (let probe = 0; probe < KEY_PROBES; probe++) {
+        const slot = (hash + probe) & (KEY_SLOTS - 1);
+        const known = this.known[slot];
+        if (known === '') {
+          const key = text.slice(start, end);
+          this.known[slot] = key;
+          this.lastRead[slot] = line;
+          return key;
+        }
+        if (known.length === length && text.startsWith(known, start)) {
+          if (this.lastRead[slot] === line) return undefined;
+          this.lastRead[slot] = line;
+          return known;
         }
       }
-      value = list;
-    } else if (c === LOWER_T && text.startsWith('true', i)) { value = true; i += 4; }
-    else if (c === LOWER_F && text.startsWith('false', i)) { value = false; i += 5; }
-    else if (c === LOWER_N && text.startsWith('null', i)) { value = null; i += 4; }
-    else {
-      let end = i;
-      for (let d = c; end < length && isNumberChar(d); d = text.charCodeAt(++end));
-      const number = text.slice(i, end);
-      if (!JSON_NUMBER.test(number)) return undefined;
-      value = Number(number);
-      i = end;
     }
-    // An own "__proto__" is what JSON.parse makes too, but leave that oddity to it.
-    if (key === '__proto__') return undefined;
-    if (object[key] === undefined) keys.push(key); // a repeated key keeps its first place
-    object[key] = value;
-    const first = key.charCodeAt(0);
-    if (first >= ZERO && first <= NINE) indexKeys = true;
-
-    i = skipSpace(text, i);
-    const next = text.charCodeAt(i);
-    if (next === RIGHT_BRACE) return skipSpace(text, i + 1) === length ? { object, keys: indexKeys ? Object.keys(object) : keys } : undefined;
-    if (next !== COMMA) return undefined;
-    i = skipSpace(text, i + 1);
+    const key = text.slice(start, end);
+    return keys.includes(key) ? undefined : key;
   }
 }
 

@@ -7,7 +7,7 @@ import { stat } from 'node:fs/promises';
 import type { BatchRow, ContactSink, RowBatch, RowOutcome } from './contact-sink.js';
 import { LedgerBuilder, ledgerAddsUp } from './import-ledger.js';
 import type { ImportCounts, ImportLedger, Rejection } from './import-ledger.js';
-import { FileText, ImportRefused, rejection, rowSource } from './row-sources.js';
+import { FileText, ImportRefused, rejection, rowRecord, rowSource } from './row-sources.js';
 import type { ImportFormat, RowSource } from './row-sources.js';
 
 export { ImportRefused } from './row-sources.js';
@@ -89,11 +89,11 @@ export async function importContacts(
   };
 
   const write = async (batch: RowBatch) => {
-    const toWrite = batch.rows.filter((r): r is Extract<BatchRow, { data: unknown }> => 'data' in r);
+    const toWrite = batch.rows.filter((r): r is Exclude<BatchRow, { problems: unknown }> => !('problems' in r));
     let outcomes: RowOutcome[] = [];
     if (toWrite.length > 0) {
       try {
-        outcomes = await sink.writeBatch(workspaceId, toWrite.map((r) => r.data), batch.now === undefined ? undefined : { now: batch.now });
+        outcomes = await sink.writeBatch(workspaceId, toWrite.map((r) => ('data' in r ? r.data : rowRecord(r))), batch.now === undefined ? undefined : { now: batch.now });
       } catch (error) {
         throw new ImportStopped(ledger.ledger(), error);
       }

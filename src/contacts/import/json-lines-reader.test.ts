@@ -12,9 +12,9 @@ describe('JsonLinesReader', () => {
   it('reads one object a line, LF or CRLF, with or without a last line break; blank lines are no rows', () => {
     const items = read(['{"email":"a@x"}\r\n\n  \n{"email":', '"b@x","tags":["x"]}\n{"n":null}']);
     expect(items).toEqual([
-      { kind: 'object', line: 1, value: { email: 'a@x' }, keys: ['email'], text: '{"email":"a@x"}' },
-      { kind: 'object', line: 4, value: { email: 'b@x', tags: ['x'] }, keys: ['email', 'tags'], text: '{"email":"b@x","tags":["x"]}' },
-      { kind: 'object', line: 5, value: { n: null }, keys: ['n'], text: '{"n":null}' },
+      { kind: 'object', line: 1, keys: ['email'], values: ['a@x'], text: '{"email":"a@x"}' },
+      { kind: 'object', line: 4, keys: ['email', 'tags'], values: ['b@x', ['x']], text: '{"email":"b@x","tags":["x"]}' },
+      { kind: 'object', line: 5, keys: ['n'], values: [null], text: '{"n":null}' },
     ]);
   });
 
@@ -26,6 +26,16 @@ describe('JsonLinesReader', () => {
     expect(items[1]).toMatchObject({ reason: expect.stringMatching(/^not JSON/) });
     expect(items[2]).toMatchObject({ reason: 'expected a JSON object ({"email": …}), got an array' });
     expect(items[3]).toMatchObject({ reason: expect.stringMatching(/got null/) });
+  });
+
+  it('reads a line that JSON.parse must read (a repeated key, an escape, a nested value) as JSON.parse does', () => {
+    const items = read(['{"a":1,"b":2,"a":"three"}\n{"name":"O\\"Brien"}\n{"a":1,"b":2}\n{"x":{"y":1},"z":[1]}\n']);
+    expect(items).toEqual([
+      { kind: 'object', line: 1, keys: ['a', 'b'], values: ['three', 2], text: '{"a":1,"b":2,"a":"three"}' },
+      { kind: 'object', line: 2, keys: ['name'], values: ['O"Brien'], text: '{"name":"O\\"Brien"}' },
+      { kind: 'object', line: 3, keys: ['a', 'b'], values: [1, 2], text: '{"a":1,"b":2}' },
+      { kind: 'object', line: 4, keys: ['x', 'z'], values: [{ y: 1 }, [1]], text: '{"x":{"y":1},"z":[1]}' },
+    ]);
   });
 
   it('a line past maxLineChars is reported once and skipped to its end', () => {

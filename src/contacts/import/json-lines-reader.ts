@@ -5,14 +5,15 @@
 // long it is: a 1 GiB file with no line break would be read whole. Past `maxLineChars` a line is
 // reported and skipped to its end, so memory stays bounded.
 //
-// A line is read by readFlat (flat-json.ts), or by JSON.parse when it is not a flat object:
-// the same value either way, the first much cheaper on an import's varied rows.
-import { readFlat } from './flat-json.js';
+// A line is read by a FlatReader (flat-json.ts), or by JSON.parse when it is not a flat object:
+// the same keys and values either way, the first much cheaper on an import's varied rows.
+import { FlatReader } from './flat-json.js';
 
 export type JsonLineItem =
   | {
-    readonly kind: 'object'; readonly line: number; readonly value: Record<string, unknown>;
-    /** Object.keys(value), in its order. */ readonly keys: readonly string[];
+    readonly kind: 'object'; readonly line: number;
+    /** The object's keys in order (Object.keys), and their values. */
+    readonly keys: readonly string[]; readonly values: readonly unknown[];
     /** The line as read. */ readonly text: string;
   }
   | { readonly kind: 'malformed'; readonly line: number; readonly reason: string };
@@ -26,6 +27,7 @@ export const DEFAULT_MAX_LINE_CHARS = 16 * 1024 * 1024;
 
 export class JsonLinesReader {
   private readonly maxLineChars: number;
+  private readonly flat = new FlatReader();
   private line = 1;
   private parts: string[] = [];
   private length = 0;
@@ -73,7 +75,7 @@ export class JsonLinesReader {
     if (!this.skipping) {
       let text = this.parts.length === 1 ? this.parts[0] : this.parts.join('');
       if (text.endsWith('\r')) text = text.slice(0, -1);
-      if (text.trim() !== '') out.push(parseLine(text, this.line));
+      if (text.trim() !== '') out.push(parseLine(this.flat, text, this.line));
     }
     this.parts = [];
     this.length = 0;
@@ -82,9 +84,9 @@ export class JsonLinesReader {
   }
 }
 
-function parseLine(text: string, line: number): JsonLineItem {
-  const flat = readFlat(text);
-  if (flat !== undefined) return { kind: 'object', line, value: flat.object, keys: flat.keys, text };
+function parseLine(flatReader: FlatReader, text: string, line: number): JsonLineItem {
+  const flat = flatReader.read(text);
+  if (flat !== undefined) return { kind: 'object', line, keys: flat.keys, values: flat.values, text };
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -95,7 +97,8 @@ function parseLine(text: string, line: number): JsonLineItem {
     const got = value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`;
     return { kind: 'malformed', line, reason: `expected a JSON object ({"email": …}), got ${got}` };
   }
-  return { kind: 'object', line, value: value as Record<string, unknown>, keys: Object.keys(value), text };
+  const keys = Object.keys(value);
+  return { kind: 'object', line, keys, values: keys.map((key) => (value as Record<string, unknown>)[key]), text };
 }
 
 /** Reads JSON Lines from decoded text, for tests and small inputs; an import drives `JsonLinesReader` itself. */

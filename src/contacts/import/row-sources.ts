@@ -46,14 +46,24 @@ const REPLACEMENT_CHARACTER = '\uFFFD';
 const NOT_UTF8 = 'has the character U+FFFD (�), which stands for bytes that were not UTF-8: save the file as UTF-8';
 
 export type Row = Record<string, unknown>;
-/** A row read: its values for the sink (and whether it names an id, external id or e-mail), or the problems that rejected it already. */
+/**
+ * A row read: its keys in order and their values, side by side (and whether it names an id,
+ * external id or e-mail), or the problems that rejected it already.
+ */
 export type ReadRow =
   | {
-    readonly row: number; readonly line: number; readonly data: Row; readonly identified: boolean;
-    /** JSON Lines: the text `data` was read from, and Object.keys(data) in order. */
-    readonly json?: string; readonly keys?: readonly string[];
+    readonly row: number; readonly line: number; readonly keys: readonly string[]; readonly values: readonly unknown[]; readonly identified: boolean;
+    /** JSON Lines: the text the values were read from. */
+    readonly json?: string;
   }
   | { readonly row: number; readonly line: number; readonly problems: Rejection[] };
+
+/** A row's values as a record (null-prototype: keys are data), as a sink takes them. */
+export function rowRecord({ keys, values }: { readonly keys: readonly string[]; readonly values: readonly unknown[] }): Row {
+  const record = Object.create(null) as Row;
+  for (let i = 0; i < keys.length; i++) record[keys[i]] = values[i];
+  return record;
+}
 
 /** The bytes of a file as text: UTF-8 (a byte order mark dropped), a UTF-16 file refused, the bytes counted. */
 export class FileText {
@@ -95,11 +105,14 @@ export function rejection(at: { row: number; line: number }, column: string | un
   return column === undefined ? { row: at.row, line: at.line, reason } : { row: at.row, line: at.line, column, reason };
 }
 
-function hasIdentity(data: Row): boolean {
-  return IDENTITY_KEYS.some((key) => {
-    const value = data[key];
-    return typeof value === 'string' ? !isBlank(value) : value !== undefined && value !== null;
-  });
+/** Whether the row names an id, an external id or an e-mail: a value that is not blank text or null. */
+function hasIdentity(keys: readonly string[], values: readonly unknown[]): boolean {
+  for (let i = 0; i < keys.length; i++) {
+    if (!(IDENTITY_KEYS as readonly string[]).includes(keys[i])) continue;
+    const value = values[i];
+    if (typeof value === 'string' ? !isBlank(value) : value !== undefined && value !== null) return true;
+  }
+  return false;
 }
 
 /** How a CSV column's cells become values. */
@@ -149,7 +162,8 @@ class CsvRows implements RowSource {
   }
 
   private row(at: { row: number; line: number }, cells: string[]): ReadRow {
-    const data: Row = {};
+    const keys: string[] = [];
+    const values: unknown[] = [];
     const problems: Rejection[] = [];
     for (let i = 0; i < cells.length; i++) {
       const cell = unescapeCsvCell(cells[i]);
@@ -159,22 +173,26 @@ class CsvRows implements RowSource {
         problems.push(rejection(at, column.name, NOT_UTF8));
         continue;
       }
+      let value: string | string[] | undefined;
       switch (column.kind) {
         case 'id':
         case 'text':
-          data[column.name] = cell;
+          value = cell;
           break;
         case 'list': {
           const items = splitListCell(cell);
-          if (items.length > 0) data[column.name] = items;
+          if (items.length > 0) value = items;
           break;
         }
         case 'blankIsMissing':
-          if (!isBlank(cell)) data[column.name] = cell;
+          if (!isBlank(cell)) value = cell;
           break;
       }
+      if (value !== undefined) { keys.push(column.name); values.push(value); }
     }
-    return problems.length > 0 ? { ...at, problems } : { ...at, data, identified: hasIdentity(data) };
+    return problems.length > 0
+      ? { row: at.row, line: at.line, problems }
+      : { row: at.row, line: at.line, keys, values, identified: hasIdentity(keys, values) };
   }
 
   private header(item: CsvItem): Column[] {
@@ -231,19 +249,23 @@ class JsonRows implements RowSource {
 
   private row(item: JsonLineItem): ReadRow {
     const at = { row: ++this.rowNumber, line: item.line };
-    if (item.kind === 'malformed') return { ...at, problems: [rejection(at, undefined, item.reason)] };
-    const problems: Rejection[] = [];
-    const flat = flattenApiShape(item.value, item.keys);
-    const { keys } = flat ?? item;
-    const data = flat?.value ?? item.value;
-    for (const key of keys) {
-      const value = data[key];
-      if (key === SEGMENTS_FIELD) problems.push(rejection(at, key, '"segments" cannot be written: membership is computed from the segments\' conditions'));
-      else if (key !== 'id' && !this.schema.has(key)) problems.push(rejection(at, key, `unknown attribute ${JSON.stringify(key)}: not in this workspace's schema`));
-      else if (hasReplacementCharacter(value)) problems.push(rejection(at, key, NOT_UTF8));
+    if (item.kind === 'malformed') return { row: at.row, line: at.line, problems: [rejection(at, undefined, item.reason)] };
+    const flat = flattenApiShape(item.keys, item.values);
+    const { keys, values } = flat ?? item;
+    // U+FFFD is looked for in the line once; in its values only when the line has one.
+    const notUtf8 = item.text.includes(REPLACEMENT_CHARACTER);
+    let problems: Rejection[] | undefined;
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i];
+      let reason: string | undefined;
+      if (key === SEGMENTS_FIELD) reason = '"segments" cannot be written: membership is computed from the segments\' conditions';
+      else if (key !== 'id' && !this.schema.has(key)) reason = `unknown attribute ${JSON.stringify(key)}: not in this workspace's schema`;
+      else if (notUtf8 && hasReplacementCharacter(values[i])) reason = NOT_UTF8;
+      if (reason !== undefined) (problems ??= []).push(rejection(at, key, reason));
     }
-    if (keys.length === 0) problems.push(rejection(at, undefined, 'the object is empty: give an id, external_id or email, and attributes'));
-    return problems.length > 0 ? { ...at, problems } : { ...at, data, identified: hasIdentity(data), json: flat ? undefined : item.text, keys };
+    if (keys.length === 0) (problems ??= []).push(rejection(at, undefined, 'the object is empty: give an id, external_id or email, and attributes'));
+    if (problems) return { row: at.row, line: at.line, problems };
+    return { row: at.row, line: at.line, keys, values, identified: hasIdentity(keys, values), json: flat ? undefined : item.text };
   }
 }
 
@@ -252,13 +274,16 @@ class JsonRows implements RowSource {
  * takes — as the flat row it stands for; null for any other line (read as it is). No attribute
  * takes an object as its value, so a line whose `attributes` is one cannot mean anything else.
  */
-function flattenApiShape(value: Readonly<Record<string, unknown>>, keys: readonly string[]): { value: Record<string, unknown>; keys: string[] } | null {
-  const attributes = value.attributes;
-  if (attributes === null || typeof attributes !== 'object' || Array.isArray(attributes)) return null;
-  if (!keys.every((k) => k === 'attributes' || k === 'id') || 'id' in attributes) return null;
-  const flat: Record<string, unknown> = 'id' in value ? { id: value.id } : {};
-  Object.assign(flat, attributes);
-  return { value: flat, keys: Object.keys(flat) };
+function flattenApiShape(keys: readonly string[], values: readonly unknown[]): { keys: string[]; values: unknown[] } | null {
+  const at = keys.indexOf('attributes');
+  if (at < 0 || !keys.every((k) => k === 'attributes' || k === 'id')) return null;
+  const attributes = values[at];
+  if (attributes === null || typeof attributes !== 'object' || Array.isArray(attributes) || 'id' in attributes) return null;
+  const id = keys.indexOf('id');
+  const flatKeys = id < 0 ? [] : ['id'];
+  const flatValues = id < 0 ? [] : [values[id]];
+  for (const [key, value] of Object.entries(attributes)) { flatKeys.push(key); flatValues.push(value); }
+  return { keys: flatKeys, values: flatValues };
 }
 
 function hasReplacementCharacter(value: unknown): boolean {
