@@ -109,10 +109,11 @@ function usableDraft(state: WorkspaceState, row: SinkRow, now: number): NewConta
 
 const NO_VALUES: Record<string, StoredValue> = Object.freeze(Object.create(null) as Record<string, StoredValue>);
 
-function draftedEntry(draft: NewContactDraft, pk: number, now: number): Entry {
+function draftedEntry(state: WorkspaceState, draft: NewContactDraft, pk: number, now: number): Entry {
+  const memberIds = draft.members.map((i) => state.segments[i].id);
   return {
     pk, id: draft.id ?? newContactId(), isNew: true, createdMs: now, values: NO_VALUES, version: 1, changed: true,
-    storedMembers: new Set(), members: new Set(draft.members), entered: new Set(draft.members), prepared: null,
+    storedMembers: new Set(), members: new Set(memberIds), entered: new Set(memberIds), prepared: null,
     nextChange: draft.nextChange ?? Infinity, changedKeys: new Set(), storedNextChange: null, draft,
   };
 }
@@ -166,14 +167,15 @@ export async function writeContactBatch(tx: Tx, state: WorkspaceState, rows: Rea
       // A row that does name one is read here.
       const found = draft.id !== undefined ? byId.first(draft.id) : byExternalId.first(draft.externalIdKey) ?? byEmail.first(draft.emailKey);
       if (!found) {
-        const entry = draftedEntry(draft, provisional++, now);
+        const entry = draftedEntry(state, draft, provisional++, now);
         byId.add(entry.id, entry);
         byExternalId.add(draft.externalIdKey, entry);
         byEmail.add(draft.emailKey, entry);
         touched.push(entry);
-        for (const segmentId of draft.members) {
-          events.push({ type: 'segment.entered', segmentId, version: state.byId.get(segmentId)!.activeVersion, contactId: entry.id });
-          countsNow?.add(segmentId, 1);
+        for (const i of draft.members) {
+          const s = state.segments[i];
+          events.push({ type: 'segment.entered', segmentId: s.id, version: s.activeVersion, contactId: entry.id });
+          countsNow?.add(s.id, 1);
         }
         outcomes.push({ status: 'created', id: entry.id });
         if (tally) tally.fromDraft++;

@@ -153,19 +153,22 @@ interface BlockChange {
  * it lacks, changes nothing.
  */
 export async function changeOrderRows(tx: Tx, ws: string, added: Iterable<readonly [string, number]>, removed: Iterable<readonly [string, number]>): Promise<void> {
-  const byBlock = new Map<string, BlockChange>();
-  const change = (segmentId: string, pk: number): [BlockChange, number] => {
+  // By segment, then block: no key text built per row (an import's batch changes ~9,600).
+  const bySegment = new Map<string, Map<number, BlockChange>>();
+  const changes: BlockChange[] = [];
+  const change = (segmentId: string, pk: number): BlockChange => {
     const block = Math.floor(pk / BLOCK_SIZE);
-    const key = `${segmentId} ${block}`;
-    let c = byBlock.get(key);
-    if (c === undefined) byBlock.set(key, (c = { segmentId, block, add: [], remove: [] }));
-    return [c, pk - block * BLOCK_SIZE];
+    let blocks = bySegment.get(segmentId);
+    if (blocks === undefined) bySegment.set(segmentId, (blocks = new Map()));
+    let c = blocks.get(block);
+    if (c === undefined) { blocks.set(block, (c = { segmentId, block, add: [], remove: [] })); changes.push(c); }
+    return c;
   };
-  for (const [segmentId, pk] of added) { const [c, offset] = change(segmentId, pk); c.add.push(offset); }
-  for (const [segmentId, pk] of removed) { const [c, offset] = change(segmentId, pk); c.remove.push(offset); }
-  if (byBlock.size === 0) return;
+  for (const [segmentId, pk] of added) { const c = change(segmentId, pk); c.add.push(pk - c.block * BLOCK_SIZE); }
+  for (const [segmentId, pk] of removed) { const c = change(segmentId, pk); c.remove.push(pk - c.block * BLOCK_SIZE); }
+  if (changes.length === 0) return;
   // In the table's key order: each block written beside the last.
-  const changes = [...byBlock.values()].sort((a, b) => (a.segmentId < b.segmentId ? -1 : a.segmentId > b.segmentId ? 1 : a.block - b.block));
+  changes.sort((a, b) => (a.segmentId < b.segmentId ? -1 : a.segmentId > b.segmentId ? 1 : a.block - b.block));
   const stored = new Map<string, string>();
   for (let i = 0; i < changes.length; i += BLOCKS_PER_STATEMENT) {
     for (const r of await readBlocks(tx, ws, changes.slice(i, i + BLOCKS_PER_STATEMENT))) stored.set(`${r.segment_id} ${r.block}`, r.offsets);

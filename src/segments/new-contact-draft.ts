@@ -32,8 +32,13 @@ export interface NewContactDraft {
   readonly slots: readonly (string | number | null)[];
   /** List values, flat: attribute, value, attribute, value… */
   readonly lists: readonly string[];
-  /** The segments it enters, in evaluation order. */
-  readonly members: readonly string[];
+  /**
+   * The segments it enters, by their position in the compiled workspace's `segments` (the
+   * configuration version says which): numbers cross to the writer cheaper than ids, and the
+   * writer then holds the workspace's own id strings, which every Map and Set it puts them in
+   * has hashed already.
+   */
+  readonly members: readonly number[];
   /** The segments being rebuilt whose next definitions it meets (a rebuild's scan may have passed its pk). */
   readonly meetsBuilding: readonly string[];
   /** When its membership may next change with time; null: never. */
@@ -78,6 +83,8 @@ export function draftNewContact(state: WorkspaceState, keys: readonly string[], 
   const { prepared } = input;
   const { members, nextChange } = evaluateSegments(state, prepared, () => false, now);
   const memberIds = [...members];
+  const positions: number[] = [];
+  for (let i = 0; i < state.segments.length; i++) if (members.has(state.segments[i].id)) positions.push(i);
   const meetsBuilding: string[] = [];
   for (const s of state.building) if (meetsBuildingDefinition(state, s, prepared, memberIds, now)) meetsBuilding.push(s.id);
   const plan = state.storage;
@@ -87,7 +94,7 @@ export function draftNewContact(state: WorkspaceState, keys: readonly string[], 
     document: documentOf(input),
     slots: slotValuesOf(plan, prepared),
     lists: listValuesOf(plan, state.layout, prepared),
-    members: memberIds, meetsBuilding,
+    members: positions, meetsBuilding,
     nextChange: Number.isFinite(nextChange) ? nextChange : null,
   };
 }
