@@ -453,8 +453,10 @@ async function writeMembers(tx: Tx, ws: string, touched: Entry[], now: number, d
     // A row goes when the contact left the segment, and when it left and came back (its since moves).
     const gone: string[] = [];
     for (const segmentId of e.storedMembers) if (!e.members.has(segmentId) || e.entered.has(segmentId)) gone.push(segmentId);
-    await deleteMembers(tx, ws, e.pk, gone);
-    for (const segmentId of gone) removed.push([segmentId, e.pk]);
+    if (gone.length > 0) {
+      await deleteMembers(tx, ws, e.pk, gone);
+      for (const segmentId of gone) removed.push([segmentId, e.pk]);
+    }
     const before = inserts.length;
     for (const segmentId of e.entered) if (e.members.has(segmentId)) inserts.push([segmentId, e.pk]);
     if (gone.length > 0 || inserts.length > before) listed.push({ pk: e.pk, before: e.storedMembers });
