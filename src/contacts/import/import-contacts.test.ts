@@ -183,6 +183,20 @@ describe('importContacts: JSON Lines', () => {
     expect(ledger.rejections.map((r) => [r.row, r.column])).toEqual([[5, 'mmr'], [6, 'attributes'], [7, 'attributes']]);
     expect(sink.state()).toEqual({ c1: { mrr: 12, tags: ['x'] }, n1: { email: 'a@x', name: 'Ana', mrr: 3 } });
   });
+
+  it('a JSON value with U+FFFD rejects its row: bytes that were not UTF-8, in a text or a list, or the character written as an escape', async () => {
+    const sink = new MemorySink(CUSTOM);
+    const text = Buffer.concat([
+      Buffer.from('{"email":"a@x","name":"Ana"}\n{"email":"b@x","name":"Jos'), Buffer.from([0xe9]), Buffer.from('"}\n'), // row 2
+      Buffer.from('{"email":"c@x","tags":["ok","x'), Buffer.from([0xff]), Buffer.from('"]}\n'), // row 3
+      Buffer.from('{"email":"d@x","name":"Jos\\ufffd"}\n'), // row 4: the escape, read by JSON.parse
+      Buffer.from('{"attributes":{"email":"e@x","name":"\\uFFFD"}}\n'), // row 5: the API's shape
+      Buffer.from('{"email":"f@x","name":"caf\\u00e9"}\n'), // row 6: another escape, read
+    ]);
+    const ledger = await importContacts(sink, WS, bytes(text), { format: 'jsonl' });
+    expect(ledger.rejections).toEqual([2, 3, 4, 5].map((row) => ({ row, line: row, column: row === 3 ? 'tags' : 'name', reason: expect.stringMatching(/not UTF-8/) })));
+    expect(Object.values(sink.state()).map((c) => [c.email, c.name])).toEqual([['a@x', 'Ana'], ['f@x', 'café']]);
+  });
 });
 
 describe('importContacts: the ledger and running twice', () => {

@@ -252,8 +252,9 @@ class JsonRows implements RowSource {
     if (item.kind === 'malformed') return { row: at.row, line: at.line, problems: [rejection(at, undefined, item.reason)] };
     const flat = flattenApiShape(item.keys, item.values);
     const { keys, values } = flat ?? item;
-    // U+FFFD is looked for in the line once; in its values only when the line has one.
-    const notUtf8 = item.text.includes(REPLACEMENT_CHARACTER);
+    // U+FFFD is looked for in the line once; in its values only when the line has one, or an
+    // escape (\ufffd) that JSON.parse turned into one.
+    const notUtf8 = item.text.includes(REPLACEMENT_CHARACTER) || item.text.includes('\\u');
     let problems: Rejection[] | undefined;
     for (let i = 0; i < keys.length; i++) {
       const key = keys[i];
