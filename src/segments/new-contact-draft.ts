@@ -82,11 +82,13 @@ export function draftNewContact(state: WorkspaceState, keys: readonly string[], 
   if (input.errors.length > 0) return undefined;
   const { prepared } = input;
   const { members, nextChange } = evaluateSegments(state, prepared, () => false, now);
-  const memberIds = [...members];
   const positions: number[] = [];
   for (let i = 0; i < state.segments.length; i++) if (members.has(state.segments[i].id)) positions.push(i);
   const meetsBuilding: string[] = [];
-  for (const s of state.building) if (meetsBuildingDefinition(state, s, prepared, memberIds, now)) meetsBuilding.push(s.id);
+  if (state.building.length > 0) {
+    const memberIds = [...members];
+    for (const s of state.building) if (meetsBuildingDefinition(state, s, prepared, memberIds, now)) meetsBuilding.push(s.id);
+  }
   const plan = state.storage;
   return {
     configVersion: state.configVersion, now, id: input.id,
